@@ -1,0 +1,40 @@
+# Two commands for a fresh clone (only python3, pip and make needed):
+#   make lab    set up .venv and start JupyterLab on the lessons
+#   make test   set up .venv with the test tools and run the whole test suite
+# Both install with binder/requirements.txt as constraints: the same pinned
+# environment that Binder builds.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PINS   := binder/requirements.txt
+
+.PHONY: lab test lessons pins
+
+lab: $(VENV)/.installed
+	$(BIN)/platformlab lab
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lessons: $(VENV)/.installed
+	$(BIN)/platformlab generate
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(PINS)
+	$(BIN)/python -m pip install --quiet -c $(PINS) -e .
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml $(PINS)
+	$(BIN)/python -m pip install --quiet -c $(PINS) -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+# Re-pin after changing dependencies: a clean environment, then its exact versions.
+pins:
+	rm -rf build/pins && $(PYTHON) -m venv build/pins
+	build/pins/bin/python -m pip install --quiet .
+	{ sed -n '1,3p' $(PINS); build/pins/bin/python -m pip freeze --exclude platformlab; } > $(PINS).new
+	mv $(PINS).new $(PINS)

@@ -1,0 +1,108 @@
+"""A throwaway nbgrader course directory, driven through nbgrader's Python API.
+
+nbgrader works on a course layout (``source/<lesson>/``, ``release/``,
+``submitted/<student>/<lesson>/``, ``autograded/`` and a SQLite gradebook).
+This module builds one from ``solutions/`` so that generating the student
+versions and autograding submissions both run the real nbgrader steps.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+
+from .lessons import Lesson
+
+
+@dataclass(frozen=True)
+class CellGrade:
+    """The score nbgrader gave one graded cell of one submission."""
+
+    grade_id: str
+    score: float
+    max_score: float
+    needs_manual_grade: bool
+    autograded: bool
+
+
+def _ensure_tools_on_path() -> None:
+    # nbgrader runs the `alembic` executable to set up its gradebook; inside a
+    # virtual environment that nobody activated it is not on PATH otherwise.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+class Course:
+    """An nbgrader course rooted at ``root`` whose source is the given lessons."""
+
+    def __init__(self, root: Path, lessons: list[Lesson], timeout: int = 60):
+        self.root = Path(root)
+        self.lessons = {lesson.stem: lesson for lesson in lessons}
+        self.timeout = timeout
+        for lesson in lessons:
+            target = self.root / "source" / lesson.stem / lesson.filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(lesson.solution, target)
+        _ensure_tools_on_path()
+
+    @property
+    def gradebook_url(self) -> str:
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    def config(self) -> Config:
+        config = Config()
+        config.CourseDirectory.root = str(self.root)
+        config.CourseDirectory.db_assignments = [{"name": stem} for stem in self.lessons]
+        config.CourseDirectory.db_url = self.gradebook_url
+        config.Execute.timeout = self.timeout
+        config.Application.log_level = "WARN"
+        return config
+
+    def api(self):
+        from nbgrader.apps import NbGraderAPI
+
+        return NbGraderAPI(config=self.config())
+
+    def generate(self, stem: str) -> Path:
+        """Run nbgrader's generate step for one lesson; return the student notebook it wrote."""
+        result = self.api().generate_assignment(stem, force=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader could not generate {stem}:\n{result.get('log', '')}{result.get('error', '')}")
+        return self.root / "release" / stem / self.lessons[stem].filename
+
+    def submit(self, student: str, stem: str, notebook: Path) -> Path:
+        """Place ``notebook`` as ``student``'s submission of lesson ``stem``."""
+        target = self.root / "submitted" / student / stem / self.lessons[stem].filename
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(notebook, target)
+        return target
+
+    def autograde(self, stem: str, student: str) -> Path:
+        """Autograde one submission with nbgrader; return the autograded notebook."""
+        result = self.api().autograde(stem, student, force=True, create=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader could not autograde {student}/{stem}:\n{result.get('log', '')}{result.get('error', '')}")
+        return self.root / "autograded" / student / stem / self.lessons[stem].filename
+
+    def grades(self, stem: str, student: str) -> dict[str, CellGrade]:
+        """The per-cell grades of a submission, read from the gradebook."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.gradebook_url) as gradebook:
+            submission = gradebook.find_submission_notebook(self.lessons[stem].stem, stem, student)
+            return {
+                grade.name: CellGrade(
+                    grade.name,
+                    float(grade.score),
+                    float(grade.max_score),
+                    bool(grade.needs_manual_grade),
+                    grade.cell_type == "code",
+                )
+                for grade in submission.grades
+            }
