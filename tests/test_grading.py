@@ -1,0 +1,78 @@
+"""Do the graders grade? Every lesson is autograded with real nbgrader: the solution,
+the untouched student version, and each known wrong answer."""
+
+from __future__ import annotations
+
+import nbformat
+
+from submissions import grade_id, wrong_answers
+
+
+def autograded_tests(grades):
+    return {name: grade for name, grade in grades.items() if grade.autograded}
+
+
+def test_solution_scores_full_marks(stem, graded):
+    """Does the solution notebook earn every autograded point?"""
+    grades = autograded_tests(graded(stem).grades["solution"])
+    assert grades, f"{stem} has no autograded test cells"
+    short = {name: (g.score, g.max_score) for name, g in grades.items() if g.score != g.max_score}
+    assert not short, f"the solution of {stem} loses points in {short}"
+
+
+def test_untouched_lesson_scores_zero(stem, graded):
+    """Does a student who submits the lesson untouched get nothing, in every graded cell?"""
+    grades = graded(stem).grades["untouched"]
+    scored = {name: g.score for name, g in grades.items() if g.score != 0}
+    assert not scored, f"the untouched {stem} scores points in {scored}: those tests pass without an answer"
+
+
+def test_solution_runs_cleanly(stem, graded):
+    """Does the solution run top to bottom without errors, warnings or anything on stderr?"""
+    problems = []
+    for cell in graded(stem).autograded["solution"].cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "error" or (output.output_type == "stream" and output.name == "stderr"):
+                text = output.get("text") or f"{output.get('ename')}: {output.get('evalue')}"
+                problems.append(f"cell {grade_id(cell) or cell.get('id')}: {text.strip()[:300]}")
+    assert not problems, f"{stem} solution wrote errors or warnings:\n" + "\n".join(problems)
+
+
+def test_wrong_answer_is_marked_wrong(wrong, graded):
+    """Does the exercise's test cell reject this plausible wrong answer (and not merely crash on it)?"""
+    result = graded(wrong.lesson)
+    notebook = result.autograded[wrong.student]
+    replaced = [cell for cell in notebook.cells if grade_id(cell) == wrong.cell][0]
+    errors = [o for o in replaced.get("outputs", []) if o.output_type == "error"]
+    assert not errors, f"wrong answer {wrong.number} ({wrong.why}) itself fails to run: {errors[0].ename}: {errors[0].evalue}"
+    grade = result.grades[wrong.student][wrong.fails]
+    assert grade.max_score > 0
+    assert grade.score == 0, f"{wrong.fails} gives {grade.score}/{grade.max_score} to a wrong answer: {wrong.why}"
+
+
+def test_every_test_cell_has_two_wrong_answers(stem, graded):
+    """Is every autograded test cell checked against at least two known wrong answers?"""
+    tests = autograded_tests(graded(stem).grades["solution"])
+    counts = {name: 0 for name in tests}
+    for wrong in wrong_answers(stem):
+        assert wrong.fails in counts, f"wrong answer {wrong.number} of {stem} names unknown test cell {wrong.fails!r}"
+        counts[wrong.fails] += 1
+    thin = {name: n for name, n in counts.items() if n < 2}
+    assert not thin, f"{stem}: test cells with fewer than two wrong answers in tests/wrong_answers/{stem}.yaml: {thin}"
+
+
+def test_written_answers_await_manual_grading(stem, graded):
+    """Are the written answers graded by hand, and do they exist (one or two per lesson)?"""
+    manual = {name: g for name, g in graded(stem).grades["solution"].items() if not g.autograded}
+    assert 1 <= len(manual) <= 3, f"{stem} should have one or two written answers, has {sorted(manual)}"
+    assert all(g.max_score > 0 for g in manual.values())
+
+
+def test_wrong_answer_fixtures_name_answer_cells(stem):
+    """Does every wrong answer replace a real solution cell of the lesson?"""
+    from platformlab.lessons import get
+
+    notebook = nbformat.read(get(stem).solution, as_version=4)
+    answer_cells = {grade_id(c) for c in notebook.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    for wrong in wrong_answers(stem):
+        assert wrong.cell in answer_cells, f"wrong answer {wrong.number} of {stem} replaces {wrong.cell!r}, not a solution cell"
