@@ -13,8 +13,6 @@ from platformlab.course import CellGrade, Course
 
 from submissions import WrongAnswer, with_wrong_answer, wrong_answers
 
-SHARED = lessons.ROOT.parent / "shared"
-
 
 @dataclass
 class GradedLesson:

@@ -1,0 +1,88 @@
+"""Does the `platformlab` command answer --help on every verb, and does
+`platformlab lab` serve the lessons?"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from platformlab import lessons
+from platformlab.cli import parser
+
+VERBS = sorted(parser()._subparsers._group_actions[0].choices)
+
+
+@pytest.mark.parametrize("verb", [None, *VERBS])
+def test_help(verb):
+    """Does every verb explain itself with --help?"""
+    args = [sys.executable, "-m", "platformlab"] + ([verb] if verb else []) + ["--help"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "usage: platformlab" in done.stdout
+
+
+def test_unknown_verb_is_a_clear_error():
+    """Does a mistyped verb name the verbs there are?"""
+    done = subprocess.run([sys.executable, "-m", "platformlab", "grde"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "invalid choice" in done.stderr and "generate" in done.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_lab_serves_the_lessons(tmp_path):
+    """Does `platformlab lab` start a JupyterLab that answers /api/status and serves lesson 01?"""
+    port, token = free_port(), "platformlab-test"
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "platformlab", "lab", "--port", str(port), "--no-browser", "--",
+         f"--IdentityProvider.token={token}", "--ServerApp.ip=127.0.0.1"],
+        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "lab.log", "wb"), env=env, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        status = None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                status = get(f"{base}/api/status?token={token}")
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert status is not None, "JupyterLab did not answer: " + (tmp_path / "lab.log").read_text(errors="replace")[-2000:]
+        assert status[0] == 200 and "started" in json.loads(status[1])
+        first = lessons.find()[0].filename
+        code, body = get(f"{base}/api/contents/{first}?token={token}")
+        assert code == 200 and json.loads(body)["type"] == "notebook"
+        code, body = get(f"{base}/lab/tree/{first}?token={token}")
+        assert code == 200 and b"JupyterLab" in body
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+    assert server.returncode is not None

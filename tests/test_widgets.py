@@ -1,0 +1,29 @@
+"""Do the interactive models behave as the lessons say?"""
+
+from __future__ import annotations
+
+import ipywidgets
+
+from platformlab.widgets import flywheel
+
+
+def test_flywheel_push_fades_below_one():
+    """With e_bm * e_mb < 1, does a one-off subsidy's extra growth die away?"""
+    path = flywheel.model(e_bm=0.5, e_mb=0.5, subsidy=0.5, periods=40)
+    assert path.buyer_growth.iloc[0] > 0.5
+    assert abs(path.buyer_growth.iloc[-1] - path.buyer_growth.iloc[-2]) < 1e-6
+    assert path.buyer_growth.iloc[-1] < 0.1
+
+
+def test_flywheel_feeds_itself_at_one_or_more():
+    """With e_bm * e_mb >= 1, does growth keep up instead of fading?"""
+    path = flywheel.model(e_bm=1.0, e_mb=1.2, subsidy=0.2, periods=20)
+    assert path.buyer_growth.iloc[-1] >= path.buyer_growth.iloc[0]
+    assert path.buyers.is_monotonic_increasing and path.merchants.is_monotonic_increasing
+
+
+def test_flywheel_explorer_has_three_sliders():
+    """Does the explorer offer sliders for both elasticities and the subsidy?"""
+    widget = flywheel.explorer()
+    sliders = [child for child in widget.children if isinstance(child, ipywidgets.FloatSlider)]
+    assert [s.description for s in sliders] == ["buyers \u2190 merchants", "merchants \u2190 buyers", "first-period subsidy"]
