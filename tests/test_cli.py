@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -52,7 +53,7 @@ def get(url: str) -> tuple[int, bytes]:
 
 
 def test_lab_serves_the_lessons(tmp_path):
-    """Does `platformlab lab` start a JupyterLab that answers /api/status and serves lesson 01?"""
+    """Does `platformlab lab` start a JupyterLab that answers /api/status, serves lesson 01 and opens on it?"""
     port, token = free_port(), "platformlab-test"
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     server = subprocess.Popen(
@@ -77,6 +78,8 @@ def test_lab_serves_the_lessons(tmp_path):
         assert code == 200 and json.loads(body)["type"] == "notebook"
         code, body = get(f"{base}/lab/tree/{first}?token={token}")
         assert code == 200 and b"JupyterLab" in body
+        with urllib.request.urlopen(f"{base}/?token={token}", timeout=5) as landing:
+            assert urllib.parse.urlsplit(landing.url).path == f"/lab/tree/{first}", f"the server opens {landing.url}, not the first lesson"
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)

@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 
-from .lessons import LESSONS
+from .lessons import LESSONS, find
 
 
 def command(port: int | None = None, open_browser: bool = True, extra: list[str] | None = None) -> list[str]:
-    """The ``jupyter lab`` command line that serves ``lessons/``."""
+    """The ``jupyter lab`` command line that serves ``lessons/``, opening the first lesson."""
     args = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={LESSONS}"]
+    first = find(LESSONS)
+    if first:
+        args.append(f"--LabApp.default_url=/lab/tree/{first[0].filename}")
     if port is not None:
         args.append(f"--port={port}")
     if not open_browser:
