@@ -27,3 +27,28 @@ def test_flywheel_explorer_has_three_sliders():
     widget = flywheel.explorer()
     sliders = [child for child in widget.children if isinstance(child, ipywidgets.FloatSlider)]
     assert [s.description for s in sliders] == ["buyers \u2190 merchants", "merchants \u2190 buyers", "first-period subsidy"]
+
+
+def test_price_cut_pays_back_only_when_demand_is_elastic():
+    """Does a cut pay back with elastic demand and never with inelastic demand?"""
+    from platformlab.widgets import price_cut
+
+    assert price_cut.payback_year(price_cut.model(cut=0.3, elasticity=-2.5, years=15)) is not None
+    assert price_cut.payback_year(price_cut.model(cut=0.3, elasticity=-0.8, years=15)) is None
+
+
+def test_price_cut_of_zero_changes_nothing():
+    """Is cutting by 0% the same as not cutting?"""
+    from platformlab.widgets import price_cut
+
+    curve = price_cut.gain(price_cut.model(cut=0.0))
+    assert curve["extra_profit"].abs().max() < 1e-9
+
+
+def test_price_cut_rejects_an_impossible_cut():
+    """Does a cut of 100% or more get a clear error?"""
+    import pytest
+    from platformlab.widgets import price_cut
+
+    with pytest.raises(ValueError, match="share of the list price"):
+        price_cut.model(cut=1.0)
