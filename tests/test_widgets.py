@@ -52,3 +52,19 @@ def test_price_cut_rejects_an_impossible_cut():
 
     with pytest.raises(ValueError, match="share of the list price"):
         price_cut.model(cut=1.0)
+
+
+def test_clv_is_zero_without_margins_and_rises_with_retention():
+    """With no margins is lifetime value zero, and does better retention raise it?"""
+    from platformlab.widgets import clv
+
+    assert abs(clv.lifetime_value(payment_margin=0.0, product_margin=0.0)) < 1e-12
+    assert clv.lifetime_value(retention=0.99) > clv.lifetime_value(retention=0.90) > 0
+
+
+def test_clv_negative_payment_margin_needs_cross_sell():
+    """Does a subsidised payment lose money unless financial products are sold?"""
+    from platformlab.widgets import clv
+
+    assert clv.lifetime_value(payment_margin=-1.0, cross_sell=0.0) < 0
+    assert clv.lifetime_value(payment_margin=-1.0, cross_sell=0.10) > 0
