@@ -68,3 +68,23 @@ def test_clv_negative_payment_margin_needs_cross_sell():
 
     assert clv.lifetime_value(payment_margin=-1.0, cross_sell=0.0) < 0
     assert clv.lifetime_value(payment_margin=-1.0, cross_sell=0.10) > 0
+
+
+def test_bass_curve_saturates_at_the_market_potential():
+    """Does cumulative adoption rise to, and never past, the market potential m?"""
+    from platformlab.widgets import diffusion
+
+    path = diffusion.model(p=0.01, q=0.3, m=1_000, months=200)
+    assert path.cumulative.is_monotonic_increasing
+    assert 999 < path.cumulative.iloc[-1] <= 1_000 + 1e-9
+
+
+def test_bass_peak_comes_later_with_less_imitation():
+    """Does new adoption peak where ln(q/p)/(p+q) says, and later when q is smaller?"""
+    import math
+
+    from platformlab.widgets import diffusion
+
+    assert abs(diffusion.peak_month(0.01, 0.3) - math.log(30) / 0.31) < 1e-12
+    assert diffusion.peak_month(0.01, 0.1) > diffusion.peak_month(0.01, 0.3)
+    assert diffusion.peak_month(0.2, 0.1) == 0
