@@ -8,17 +8,25 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PINS   := binder/requirements.txt
+# The browser test drives Debian's chromium with Playwright (from PyPI, in the test extra);
+# nothing downloads a browser. Installing the driver package brings chromium with it.
+CHROMEDRIVER := /usr/bin/chromedriver
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: lab test lessons pins
 
 lab: $(VENV)/.installed
 	$(BIN)/platformlab lab
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(CHROMEDRIVER)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lessons: $(VENV)/.installed
 	$(BIN)/platformlab generate
+
+$(CHROMEDRIVER):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +43,7 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml $(PINS)
 # Re-pin after changing dependencies: a clean environment, then its exact versions.
 pins:
 	rm -rf build/pins && $(PYTHON) -m venv build/pins
+	build/pins/bin/python -m pip install --quiet --upgrade setuptools
 	build/pins/bin/python -m pip install --quiet .
-	{ sed -n '1,3p' $(PINS); build/pins/bin/python -m pip freeze --exclude platformlab; } > $(PINS).new
+	{ sed -n '1,3p' $(PINS); build/pins/bin/python -m pip freeze --all --exclude platformlab --exclude pip; } > $(PINS).new
 	mv $(PINS).new $(PINS)

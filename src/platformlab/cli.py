@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _lab(args: argparse.Namespace) -> int:
     from . import lab
 
-    return lab.run(port=args.port, open_browser=not args.no_browser, extra=args.jupyter_args)
+    extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
+    return lab.run(port=args.port, open_browser=not args.no_browser, extra=extra)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -42,6 +44,37 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _publish(args: argparse.Namespace) -> int:
+    from .generate import generate
+    from .publish import publish
+
+    if not args.skip_check and generate(check=True):
+        print("platformlab publish: lessons/ is out of date with solutions/; run `platformlab generate` first", file=sys.stderr)
+        return 1
+    written = publish(args.dest, repo=args.repo, ref=args.ref)
+    print(f"wrote the student copy to {args.dest} ({len(written)} files); no leaks found. Commit and push it yourself.")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .grading import GradingError, export, grade
+
+    try:
+        if args.export_only:
+            summary = export(args.out)
+        elif args.submissions is None:
+            print("platformlab grade: give SUBMISSIONS (a zip or a folder), or --export-only", file=sys.stderr)
+            return 2
+        else:
+            summary = grade(args.submissions, out=args.out, jobs=args.jobs, timeout=args.timeout, force=args.force,
+                            roster=args.roster, memory=args.memory, fork=not args.no_fork)
+    except GradingError as error:
+        print(f"platformlab grade: {error}", file=sys.stderr)
+        return 2
+    print(summary.text())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="platformlab", description=__doc__.splitlines()[0] + " Run a verb with --help for more.")
     verbs = top.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -63,6 +96,33 @@ def parser() -> argparse.ArgumentParser:
                                 description="Rebuild simulated data sets from their generators (fixed seeds: same bytes every time).")
     simulate.add_argument("names", nargs="*", help="data sets to rebuild (default: all)")
     simulate.set_defaults(run=_simulate)
+
+    publish = verbs.add_parser("publish", help="write the student-only copy that Binder builds",
+                               description="Write the student-only copy of the course to DEST (lessons, data, the package, "
+                               "binder/, a student README with Binder badges, the licence; no solutions, no hidden tests), "
+                               "after checking that lessons/ matches solutions/, and refuse if anything would leak.")
+    publish.add_argument("dest", type=Path, help="an empty folder, a previous copy, or a clone of the public repository")
+    publish.add_argument("--repo", help="OWNER/NAME of the public GitHub repository the badges launch (default: DEST's git remote origin)")
+    publish.add_argument("--ref", default="HEAD", help="branch, tag or commit the badges launch (default: HEAD, the default branch)")
+    publish.add_argument("--skip-check", action="store_true", help="do not check lessons/ against solutions/ first")
+    publish.set_defaults(run=_publish)
+    grade = verbs.add_parser("grade", help="grade a class: an LMS zip or folder in; grades, feedback, item analysis out",
+                             description="Grade every notebook in SUBMISSIONS (a Canvas or Moodle zip, a folder of per-student "
+                             "folders, or an nbgrader submitted/ tree) with nbgrader, in parallel. Writes grades.csv, items.csv, "
+                             "skipped.csv, item_analysis.csv/.png, canvas.csv, feedback/ and an nbgrader course with its "
+                             "gradebook (for formgrader) to --out. A re-run resumes where the last one stopped.")
+    grade.add_argument("submissions", type=Path, nargs="?", help="the zip file or folder of submissions")
+    grade.add_argument("--out", type=Path, default=Path("grades"), help="output folder (default: grades/)")
+    grade.add_argument("--jobs", type=int, help="submissions graded at once (default: the number of CPUs)")
+    grade.add_argument("--timeout", type=int, default=60, help="seconds a cell may run before it is stopped (default: 60)")
+    grade.add_argument("--memory", type=int, default=2048, help="memory limit per kernel in MiB, 0 for none (default: 2048)")
+    grade.add_argument("--roster", type=Path, help="CSV with columns lms_id,student_id mapping LMS ids to student ids")
+    grade.add_argument("--force", action="store_true", help="grade again submissions an earlier run already graded")
+    grade.add_argument("--no-fork", action="store_true",
+                       help="start every kernel afresh instead of forking one that has the lessons' libraries imported")
+    grade.add_argument("--export-only", action="store_true",
+                       help="grade nothing: write the tables and feedback again from the gradebook (after manual grading)")
+    grade.set_defaults(run=_grade)
     return top
 
 
