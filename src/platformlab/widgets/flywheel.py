@@ -37,6 +37,7 @@ def explorer():
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
     import seaborn as sns
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     def draw(e_bm, e_mb, subsidy):
         frame = model(e_bm=e_bm, e_mb=e_mb, subsidy=subsidy)
@@ -45,8 +46,12 @@ def explorer():
         fig, ax = plt.subplots(figsize=(7, 3.5))
         sns.lineplot(data=long, x="period", y="index", hue="side", marker="o", ax=ax)
         loop = e_bm * e_mb
-        ax.set(yscale="log", ylabel="size (period 0 = 1)",
+        ax.set(yscale="log", ylabel="size (period 0 = 1, log scale)",
                title=f"feedback e_bm \u00d7 e_mb = {loop:.2f}: " + ("the flywheel feeds itself" if loop >= 1 else "the push fades"))
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        fig.tight_layout()
         plt.show()
 
     slider = dict(min=0.0, max=1.5, step=0.05, continuous_update=False)
