@@ -39,16 +39,21 @@ def _ensure_tools_on_path() -> None:
 
 
 class Course:
-    """An nbgrader course rooted at ``root`` whose source is the given lessons."""
+    """An nbgrader course rooted at ``root`` whose source is the given lessons.
 
-    def __init__(self, root: Path, lessons: list[Lesson], timeout: int = 60):
+    ``sources`` maps a lesson's stem to the source notebook to use instead of
+    ``solutions/<stem>.ipynb`` (e.g. a notebook built in a temporary folder).
+    """
+
+    def __init__(self, root: Path, lessons: list[Lesson], timeout: int = 60, sources: dict[str, Path] | None = None):
         self.root = Path(root)
         self.lessons = {lesson.stem: lesson for lesson in lessons}
         self.timeout = timeout
+        sources = sources or {}
         for lesson in lessons:
             target = self.root / "source" / lesson.stem / lesson.filename
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(lesson.solution, target)
+            shutil.copyfile(sources.get(lesson.stem, lesson.solution), target)
         _ensure_tools_on_path()
 
     @property

@@ -1,0 +1,166 @@
+"""Benchmark `platformlab grade` against stock, serial `nbgrader autograde` (run by hand, not a test).
+
+Builds a class of N submissions from the lessons on disk (solutions, untouched
+student versions, known wrong answers), then in the same run:
+
+1. grades it with ``platformlab grade`` (a Canvas zip, ``--jobs`` workers);
+2. grades the same notebooks with stock nbgrader: ``nbgrader generate_assignment``
+   and ``nbgrader autograde`` per lesson, in an ordinary course folder;
+3. executes the same notebooks with plain nbclient, one after another, no nbgrader;
+
+checks that (1) and (2) give every student the same score in every graded cell,
+and prints the wall times, the ratio, and the per-submission overhead of each
+grader over plain execution.
+
+    PATH=/tmp/probe/bin:$PATH PYTHONPATH=src python benchmarks/grade_benchmark.py --n 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "src"))
+
+from grading import classroom as cr  # noqa: E402  (tests/grading/classroom.py)
+
+
+def build_class(n: int) -> list[tuple[str, str, bytes]]:
+    """(student, lesson, notebook bytes): solutions, untouched versions and wrong answers in turn."""
+    found = cr.available()
+    if not found:
+        sys.exit("no lessons in solutions/ and lessons/")
+    submissions = []
+    for number in range(n):
+        lesson = found[number % len(found)]
+        kind = (number // len(found)) % 3
+        notebook = lesson.solution if kind == 0 else lesson.student if kind == 1 else cr.wrong_answer(lesson)[0]
+        submissions.append((f"s{number:03d}", lesson.stem, cr.dumps(notebook)))
+    return submissions
+
+
+def env() -> dict:
+    paths = [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p),
+                PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+
+
+def run_platformlab(work: Path, submissions, jobs: int, timeout: int, fork: bool = True) -> tuple[float, dict]:
+    archive = cr.write_zip(work / "class.zip", [(cr.canvas_name(s, 1000 + i, stem), data)
+                                                for i, (s, stem, data) in enumerate(submissions)])
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-m", "platformlab", "grade", str(archive), "--out", str(work / "grades"),
+                    "--jobs", str(jobs), "--timeout", str(timeout), *([] if fork else ["--no-fork"])], env=env(), check=True,
+                   stdout=subprocess.DEVNULL)
+    elapsed = time.monotonic() - start
+    import csv
+
+    with open(work / "grades" / "items.csv", newline="", encoding="utf-8") as handle:
+        cells = {(r["student_id"], r["lesson"], r["grade_id"]): float(r["score"] or 0)
+                 for r in csv.DictReader(handle) if r["kind"] == "auto"}
+    return elapsed, cells
+
+
+def run_stock(work: Path, submissions, timeout: int) -> tuple[float, dict]:
+    course = work / "stock"
+    stems = sorted({stem for _, stem, _ in submissions})
+    for stem in stems:
+        (course / "source" / stem).mkdir(parents=True)
+        shutil.copyfile(ROOT / "solutions" / f"{stem}.ipynb", course / "source" / stem / f"{stem}.ipynb")
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"c.CourseDirectory.db_assignments = {[{'name': s} for s in stems]!r}\n"
+        f"c.Execute.timeout = {timeout}\n")
+    for student, stem, data in submissions:
+        target = course / "submitted" / student / stem / f"{stem}.ipynb"
+        target.parent.mkdir(parents=True)
+        target.write_bytes(data)
+    # timed like `platformlab grade`, which also starts from the sources: generate, then autograde
+    start = time.monotonic()
+    for stem in stems:
+        subprocess.run(["nbgrader", "generate_assignment", stem, "--force"], cwd=course, env=env(), check=True,
+                       capture_output=True)
+    generated = time.monotonic()
+    for stem in stems:
+        subprocess.run(["nbgrader", "autograde", stem], cwd=course, env=env(), check=True, capture_output=True)
+    elapsed = time.monotonic() - start
+    print(f"  (of which generate_assignment {generated - start:.1f} s, autograde {elapsed - (generated - start):.1f} s)")
+    query = """select student.id, assignment.name, base_cell.name, grade.auto_score
+               from grade join submitted_notebook on grade.notebook_id = submitted_notebook.id
+               join submitted_assignment on submitted_notebook.assignment_id = submitted_assignment.id
+               join student on submitted_assignment.student_id = student.id
+               join assignment on submitted_assignment.assignment_id = assignment.id
+               join base_cell on grade.cell_id = base_cell.id
+               join grade_cells on grade_cells.id = base_cell.id
+               where grade_cells.cell_type = 'code'"""
+    with sqlite3.connect(course / "gradebook.db") as db:
+        cells = {(s, a, c): float(score or 0) for s, a, c, score in db.execute(query)}
+    return elapsed, cells
+
+
+def run_plain(work: Path, submissions, timeout: int) -> float:
+    script = (
+        "import sys, nbformat\n"
+        "from nbclient import NotebookClient\n"
+        "for path in sys.argv[1:]:\n"
+        "    nb = nbformat.read(path, as_version=4)\n"
+        f"    NotebookClient(nb, timeout={timeout}, allow_errors=True, resources={{'metadata': {{'path': '{work}'}}}}).execute()\n")
+    paths = []
+    for student, stem, data in submissions:
+        path = work / "plain" / f"{student}.ipynb"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        paths.append(str(path))
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-c", script, *paths], env=env(), check=True, capture_output=True)
+    return time.monotonic() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=40, help="submissions in the class (default 40)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="platformlab grade --jobs (default: CPUs)")
+    parser.add_argument("--timeout", type=int, default=60, help="per-cell timeout for both graders")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder and print where it is")
+    parser.add_argument("--no-fork", action="store_true", help="pass --no-fork to platformlab grade")
+    args = parser.parse_args()
+    submissions = build_class(args.n)
+    work = Path(tempfile.mkdtemp(prefix="grade-benchmark-"))
+    try:
+        print(f"class: {len(submissions)} submissions of {len({s[1] for s in submissions})} lessons; "
+              f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}", flush=True)
+        ours, our_cells = run_platformlab(work, submissions, args.jobs, args.timeout, not args.no_fork)
+        print(f"platformlab grade --jobs {args.jobs}: {ours:7.1f} s", flush=True)
+        stock, stock_cells = run_stock(work, submissions, args.timeout)
+        print(f"stock nbgrader (generate + autograde): {stock:7.1f} s", flush=True)
+        plain = run_plain(work, submissions, args.timeout)
+        print(f"plain nbclient execution:      {plain:7.1f} s", flush=True)
+        differ = {k: (our_cells.get(k), stock_cells.get(k)) for k in set(our_cells) | set(stock_cells)
+                  if our_cells.get(k) != stock_cells.get(k)}
+        n = len(submissions)
+        print(f"same scores in every graded cell: {'yes' if not differ else 'NO'} ({len(stock_cells)} cells compared)")
+        for key, pair in sorted(differ.items())[:10]:
+            print(f"  {key}: platformlab {pair[0]}, stock {pair[1]}")
+        print(f"speed-up over stock: {stock / ours:.2f}x")
+        print(f"per submission: plain {plain / n:.2f} s; stock {stock / n:.2f} s (+{(stock - plain) / n:.2f} s over plain); "
+              f"platformlab {ours / n:.2f} s wall, {ours * args.jobs / n:.2f} s of worker time "
+              f"({(ours * args.jobs - plain) / n:+.2f} s over plain; includes feedback pages and the tables)")
+        return 0 if not differ else 1
+    finally:
+        if args.keep:
+            print(f"work folder: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

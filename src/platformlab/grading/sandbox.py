@@ -1,0 +1,145 @@
+"""Run student code in a bounded kernel, in a scratch folder.
+
+Three small pieces, so that nbgrader's own ``Execute`` step does the running:
+
+- ``python -m platformlab.grading.sandbox --memory MB [--zygote SOCKET] -- KERNEL-ARGV``
+  caps the kernel's address space (``RLIMIT_AS``) and then ``exec``s the ordinary
+  kernel command, or has a preloaded zygote fork the kernel (:mod:`.zygote`); the
+  cap is inherited by anything the kernel starts. A cell that asks for more memory
+  gets a ``MemoryError`` instead of taking the machine down.
+- :class:`BoundedKernelManager` puts that wrapper in front of the kernel command.
+- :class:`BoundedExecute` is nbgrader's ``Execute`` with that kernel manager, a
+  scratch working directory (which holds neither the source notebooks nor the
+  gradebook), a cap on how much output one cell may collect, and an immediate
+  kernel shutdown.
+
+It does not isolate the file system or the network: student code can still
+read absolute paths the grading user can read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+#: Output a cell may produce before the rest is dropped (characters, all outputs together).
+MAX_CELL_OUTPUT = 200_000
+
+
+def _limit_and_exec(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m platformlab.grading.sandbox")
+    parser.add_argument("--memory", type=int, default=0, help="address-space limit in MiB (0: none)")
+    parser.add_argument("--zygote", default="", help="socket of a zygote to fork the kernel from (see .zygote)")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no kernel command after --")
+    if args.zygote and command[1:3] == ["-m", "ipykernel_launcher"]:
+        from . import zygote
+
+        try:
+            pid = zygote.connect(args.zygote, command[3:], args.memory)
+        except (OSError, ValueError, KeyError):
+            pass  # no zygote (it failed to start, or is gone): start the kernel the ordinary way
+        else:
+            zygote.stand_in(pid)  # never returns
+    import resource
+
+    if args.memory > 0:
+        limit = args.memory * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # The kernel's own log ("running over TCP without encryption") would land in the middle
+    # of the progress bar; what cells print travels over Jupyter's messages, not these.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.execvp(command[0], command)
+
+
+def _same_python(executable: str) -> bool:
+    import shutil
+
+    # The same environment's interpreter (same bin folder), not merely the same binary.
+    found = shutil.which(executable)
+    return bool(found) and os.path.dirname(os.path.abspath(found)) == os.path.dirname(os.path.abspath(sys.executable))
+
+
+def _kernel_classes():
+    # Imported lazily: the wrapper above must start fast and import nothing heavy.
+    from jupyter_client.manager import AsyncKernelManager
+    from nbformat import from_dict
+    from traitlets import Integer, Unicode
+
+    from nbgrader.preprocessors import Execute
+
+    class BoundedKernelManager(AsyncKernelManager):
+        """A kernel manager that starts the kernel under :mod:`platformlab.grading.sandbox`."""
+
+        memory_limit = Integer(2048, help="address-space limit of the kernel, MiB (0: none)").tag(config=True)
+        zygote = Unicode("", help="socket of a running zygote to fork kernels from ('' : start them afresh)").tag(config=True)
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            command = super().format_kernel_cmd(extra_arguments)
+            zygote = self.zygote if command and _same_python(command[0]) else ""
+            return [sys.executable, "-m", "platformlab.grading.sandbox", "--memory", str(self.memory_limit),
+                    "--zygote", zygote, "--", *command]
+
+    class BoundedExecute(Execute):
+        """nbgrader's Execute, with a bounded kernel, a scratch folder and capped output."""
+
+        scratch = Unicode("", help="folder the kernel runs in (default: the notebook's folder)").tag(config=True)
+        max_cell_output = Integer(MAX_CELL_OUTPUT, help="characters of output kept per cell").tag(config=True)
+
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("kernel_manager_class", BoundedKernelManager)
+            super().__init__(*args, **kwargs)
+            self.shutdown_kernel = "immediate"
+
+        def preprocess(self, nb, resources=None, km=None):
+            if self.scratch:
+                resources = dict(resources or {})
+                resources["metadata"] = {**resources.get("metadata", {}), "path": self.scratch}
+            self._output_size = {}
+            self._notices = {}
+            return super().preprocess(nb, resources, km=km)
+
+        def output(self, outs, msg, display_id, cell_index):
+            # Past the cap, drop ordinary output so that a print loop cannot fill the grader's
+            # memory or the feedback file. What decides the score is always kept: errors, a
+            # (shortened) final result, and one line on stderr if the cell wrote to stderr.
+            kind = msg["msg_type"]
+            content = msg.get("content", {})
+            if kind not in ("stream", "display_data", "execute_result"):
+                return super().output(outs, msg, display_id, cell_index)
+            size = self._output_size.get(cell_index, 0) + len(content.get("text", ""))
+            size += sum(len(str(value)) for value in content.get("data", {}).values())
+            self._output_size[cell_index] = size
+            if size <= self.max_cell_output:
+                return super().output(outs, msg, display_id, cell_index)
+            notice = f"\n... output truncated by the grader after {self.max_cell_output:,} characters ...\n"
+            if kind == "execute_result":  # kept (it may be a partial score), shortened if it is itself huge
+                if sum(len(str(value)) for value in content.get("data", {}).values()) > self.max_cell_output:
+                    content["data"] = {"text/plain": notice.strip()}
+                return super().output(outs, msg, display_id, cell_index)
+            name = content.get("name", "stdout") if kind == "stream" else "stdout"
+            marker = ("truncated", name)
+            if marker not in self._notices.setdefault(cell_index, set()):
+                self._notices[cell_index].add(marker)
+                outs.append(from_dict({"output_type": "stream", "name": name, "text": notice}))
+            return None
+
+    return BoundedKernelManager, BoundedExecute
+
+
+def __getattr__(name):
+    if name in ("BoundedKernelManager", "BoundedExecute"):
+        manager, execute = _kernel_classes()
+        globals().update(BoundedKernelManager=manager, BoundedExecute=execute)
+        return globals()[name]
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    _limit_and_exec()

@@ -1,0 +1,232 @@
+"""Grade one submission with nbgrader, in a worker process with its own scratch course.
+
+nbgrader's gradebook is one SQLite file and its autograder handles one submission
+at a time, so each worker process gets a private copy of the course (the
+generated gradebook and the sources) and autogrades there with nbgrader's Python
+API. The autograder is nbgrader's own, with its Execute step swapped for
+:class:`.sandbox.BoundedExecute` (memory cap, scratch folder, output cap, kernels
+forked from the zygote of :mod:`.zygote`). Before nbgrader sees a submission,
+:func:`.identify.restore` puts back deleted or tampered graded cells.
+
+It hands back the scores, the autograded notebook and the feedback page; the
+main process alone writes them into the real gradebook (see :mod:`.runner`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..course import Course
+from ..lessons import Lesson
+from . import identify
+
+#: The student id used inside a worker's scratch course (the real one never needs to be a path there).
+INSIDE = "student"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every worker needs to know, picklable."""
+
+    template: str  # a course folder holding source/ and the generated gradebook.db
+    releases: dict  # stem -> student version notebook
+    timeout: int
+    memory: int  # MiB per kernel, 0 for no limit
+    zygote: str = ""  # socket of the kernel zygote, "" to start kernels afresh
+
+
+def kernel_environment(environ=None) -> dict:
+    """The environment for kernels: as given, with this platformlab importable (lessons import it)."""
+    environ = dict(os.environ if environ is None else environ)
+    here = str(Path(__file__).resolve().parents[2])
+    paths = [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if here not in paths:
+        environ["PYTHONPATH"] = os.pathsep.join([here, *paths])
+    return environ
+
+
+def as_lessons(stems) -> list[Lesson]:
+    return [Lesson(int(stem[:2]) if stem[:2].isdigit() else 0, stem) for stem in stems]
+
+
+class GradingCourse(Course):
+    """An nbgrader course whose autograder runs a bounded kernel in a scratch folder,
+    and whose feedback hides the hidden tests."""
+
+    def __init__(self, root: Path, sources: dict[str, Path], timeout: int = 60, memory: int = 2048, scratch: str = "",
+                 zygote: str = ""):
+        super().__init__(root, as_lessons(sources), timeout=timeout, sources=sources)
+        self.memory = memory
+        self.scratch = scratch
+        self.zygote = zygote
+
+    @classmethod
+    def existing(cls, root: Path, stems: list[str], timeout: int = 60) -> "GradingCourse":
+        """The course already at ``root`` (sources in place): nothing is copied or generated."""
+        course = cls.__new__(cls)
+        course.root, course.timeout, course.memory, course.scratch, course.zygote = Path(root), timeout, 0, "", ""
+        course.lessons = {lesson.stem: lesson for lesson in as_lessons(stems)}
+        return course
+
+    def config(self):
+        from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+        from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
+                                            LimitOutput, SaveAutoGrades)
+
+        from .feedback import HideTests
+        from .feedback import exporter_class as feedback_exporter
+        from .sandbox import BoundedExecute
+
+        config = super().config()
+        # nbgrader's own autograde steps, with Execute replaced by the bounded one
+        config.Autograde.autograde_preprocessors = [BoundedExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                                    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+        config.BoundedExecute.scratch = self.scratch
+        config.BoundedKernelManager.memory_limit = self.memory
+        config.BoundedKernelManager.zygote = self.zygote
+        config.GenerateFeedback.preprocessors = [GetGrades, HideTests, CSSHTMLHeaderPreprocessor]
+        config.GenerateFeedback.exporter_class = feedback_exporter()
+        return config
+
+
+_state: dict = {}
+
+
+def start(settings: Settings, work: str) -> None:
+    """Set up this worker process: its scratch course and the lesson catalogue."""
+    root = Path(tempfile.mkdtemp(prefix=f"worker-{os.getpid()}-", dir=work))
+    template = Path(settings.template)
+    sources = {stem: template / "source" / stem / f"{stem}.ipynb" for stem in settings.releases}
+    os.environ.update(kernel_environment())
+    course = GradingCourse(root, sources, timeout=settings.timeout, memory=settings.memory, zygote=settings.zygote)
+    shutil.copyfile(template / "gradebook.db", root / "gradebook.db")
+    _state.update(root=root, course=course, catalogue=identify.Catalogue(
+        {stem: Path(path) for stem, path in settings.releases.items()}, sources))
+    quiet()
+    _scratch_gradebooks_skip_fsync()
+
+
+def _scratch_gradebooks_skip_fsync() -> None:
+    # nbgrader commits after every cell; on a scratch gradebook that nobody keeps, waiting
+    # for each commit to reach the disk is wasted time. Only worker processes do this: the
+    # real gradebook (written by the main process) keeps SQLite's defaults.
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _pragmas(connection, record):
+        if isinstance(connection, sqlite3.Connection):
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.execute("PRAGMA journal_mode=MEMORY")
+            cursor.close()
+
+
+def quiet() -> None:
+    """Silence the gradebook's SQLAlchemy warnings: they are nbgrader's, and say nothing about the student."""
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+
+
+def grade(task: dict) -> dict:
+    """Autograde one submission; never raises: a failure is an ``error`` result with its message."""
+    import time
+
+    start = time.monotonic()
+    try:
+        result = _grade(task)
+    except Exception as error:  # the worker must survive anything one submission does
+        result = {"key": task["key"], "status": "error", "message": f"grading failed: {type(error).__name__}: {error}",
+                  "detail": traceback.format_exc()[-2000:]}
+    result["seconds"] = round(time.monotonic() - start, 2)
+    return result
+
+
+def _grade(task: dict) -> dict:
+    root, course = _state["root"], _state["course"]
+    stem = task["lesson"]
+    lesson = _state["catalogue"].lessons[stem]
+    notebook, notes = identify.restore(identify.read(Path(task["path"])), lesson)
+    for folder in ("submitted", "autograded", "feedback"):
+        shutil.rmtree(root / folder / INSIDE, ignore_errors=True)
+    submitted = root / "submitted" / INSIDE / stem / f"{stem}.ipynb"
+    submitted.parent.mkdir(parents=True)
+    import nbformat
+
+    nbformat.write(notebook, submitted)
+    scratch = tempfile.mkdtemp(prefix="platformlab-run-")
+    try:
+        course.scratch = scratch
+        api = course.api()
+        result = api.autograde(stem, INSIDE, force=True, create=True)
+        if not result["success"]:
+            return {"key": task["key"], "status": "error", "notes": notes,
+                    "message": "nbgrader could not grade it: " + _last_error(result),
+                    "detail": (result.get("log", "") + result.get("error", ""))[-4000:]}
+        autograded = root / "autograded" / INSIDE / stem / f"{stem}.ipynb"
+        cells, comments = _grades(course, stem)
+        graded = nbformat.read(autograded, as_version=4)
+        status, more = _status(graded)
+        feedback = api.generate_feedback(stem, INSIDE, force=True)
+        out = Path(task["staging"])
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(submitted, out / "submitted.ipynb")
+        shutil.copyfile(autograded, out / "autograded.ipynb")
+        html = root / "feedback" / INSIDE / stem / f"{stem}.html"
+        if feedback["success"] and html.exists():
+            shutil.copyfile(html, out / "feedback.html")
+        else:
+            more.append("feedback page could not be made: " + _last_error(feedback))
+        return {"key": task["key"], "status": status, "message": "; ".join(more), "notes": notes, "cells": cells, "comments": comments}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _grades(course: Course, stem: str) -> list[dict]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.gradebook_url) as gradebook:
+        submission = gradebook.find_submission_notebook(stem, stem, INSIDE)
+        cells = [{"grade_id": g.name, "auto_score": g.auto_score, "max_score": float(g.max_score),
+                  "needs_manual_grade": bool(g.needs_manual_grade), "kind": "auto" if g.cell_type == "code" else "manual"}
+                 for g in submission.grades]
+        comments = {c.name: c.auto_comment for c in submission.comments}
+    return cells, comments
+
+
+def _status(notebook) -> tuple[str, list[str]]:
+    timeouts, memory, truncated = [], [], []
+    for cell in notebook.cells:
+        name = identify.grade_id(cell) or f"cell {cell.get('id', '?')}"
+        for output in cell.get("outputs", []):
+            if output.output_type == "error" and output.ename == "CellTimeoutError":
+                timeouts.append(name)
+            elif output.output_type == "error" and output.ename == "MemoryError":
+                memory.append(name)
+            elif output.output_type == "stream" and "output truncated by the grader" in output.text:
+                truncated.append(name)
+    notes = []
+    if timeouts:
+        notes.append("ran past the time limit: " + ", ".join(dict.fromkeys(timeouts)))
+    if memory:
+        notes.append("ran out of memory: " + ", ".join(dict.fromkeys(memory)))
+    if truncated:
+        notes.append("output truncated: " + ", ".join(dict.fromkeys(truncated)))
+    return ("timeout" if timeouts else "memory" if memory else "graded"), notes
+
+
+def _last_error(result: dict) -> str:
+    text = (result.get("error") or "") + "\n" + (result.get("log") or "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    interesting = [line for line in lines if line.startswith("[ERROR]") or "Error" in line or "error" in line]
+    return (interesting or lines or ["no message"])[-1][:300]

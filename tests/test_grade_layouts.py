@@ -1,0 +1,110 @@
+"""Does `platformlab grade` read Moodle zips, per-student folders and nbgrader's submitted/ tree?
+And does a killed run pick up where it stopped, grading nothing twice?"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+from grading import classroom as cr
+from grading.classroom import SRC, read_csv, run_grade
+
+from platformlab.grading import intake
+
+
+def test_lms_file_names_are_understood():
+    """Are Canvas (with _LATE_), Moodle and folder names read as the right student, wrapper folder or not?"""
+    entries = [intake.Entry(name, Path("x")) for name in [
+        "smithj_LATE_4242_777_01-platform-economics (1).ipynb",
+        "José Núñez_31_assignsubmission_file_/Copy of lesson.ipynb",
+        "class/alice/work.ipynb", "class/bob/work.ipynb",
+        "course/submitted/carol/01-platform-economics/01-platform-economics.ipynb",
+    ]]
+    intake.assign_students(entries, {"31": "jnunez"})
+    assert [e.student for e in entries] == ["smithj", "jnunez", "alice", "bob", "carol"]
+    assert entries[0].lms["late"] and entries[0].lms["canvas_id"] == "4242"
+
+
+def test_namesakes_stay_apart():
+    """Do two Canvas users whose logins are the same keep separate student ids?"""
+    entries = [intake.Entry("smithj_11_1_a.ipynb", Path("x")), intake.Entry("smithj_12_2_a.ipynb", Path("x"))]
+    intake.assign_students(entries)
+    assert [e.student for e in entries] == ["smithj-11", "smithj-12"]
+
+
+def test_moodle_zip_with_roster_and_folders(tmp_path):
+    """Are a Moodle zip (non-ASCII names, a roster) and a folder tree graded into the same tables?"""
+    lesson = cr.available()[0]
+    members = [
+        (cr.moodle_name("José Núñez", 31, f"{lesson.stem}.ipynb"), cr.dumps(lesson.solution)),
+        (cr.moodle_name("Ann Lee", 32, "Copy of my work.ipynb"), cr.dumps(lesson.student)),
+        (cr.moodle_name("Ann Lee", 32, "draft.txt"), b"notes"),
+    ]
+    archive = cr.write_zip(tmp_path / "moodle.zip", members)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("lms_id,student_id\n31,jnunez\n", encoding="utf-8")
+    result = run_grade(archive, "--out", tmp_path / "out", "--jobs", 2, "--timeout", 5, "--roster", roster)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {r["student_id"]: r for r in read_csv(tmp_path / "out" / "grades.csv")}
+    assert set(rows) == {"jnunez", "ann-lee"}
+    assert float(rows["jnunez"]["score"]) == lesson.auto_points and float(rows["ann-lee"]["score"]) == 0
+    skipped = read_csv(tmp_path / "out" / "skipped.csv")
+    assert [r["reason"] for r in skipped] == ["not a notebook (.txt)"]
+
+    folder = tmp_path / "folders"
+    (folder / "submitted" / "kai" / lesson.stem).mkdir(parents=True)
+    nbformat.write(lesson.solution, folder / "submitted" / "kai" / lesson.stem / f"{lesson.stem}.ipynb")
+    (folder / "submitted" / "kai" / lesson.stem / "timestamp.txt").write_text("2026-11-20 10:00:00 UTC")
+    result = run_grade(folder, "--out", tmp_path / "out2", "--jobs", 1, "--timeout", 5)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = read_csv(tmp_path / "out2" / "grades.csv")
+    assert [(r["student_id"], r["status"], float(r["score"])) for r in rows] == [("kai", "graded", lesson.auto_points)]
+
+
+def test_missing_input_is_a_clear_error(tmp_path):
+    """Does grading a path that does not exist exit non-zero with a one-line message?"""
+    result = run_grade(tmp_path / "nope.zip", "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_killed_run_resumes_without_grading_twice(tmp_path):
+    """After kill -9 midway, does a re-run finish every submission, grading none of the finished ones again?"""
+    lessons = cr.available()
+    members = [(cr.canvas_name(f"s{n}", 200 + n, lessons[n % len(lessons)].stem),
+                cr.dumps(lessons[n % len(lessons)].student if n % 2 else lessons[n % len(lessons)].solution))
+               for n in range(6)]
+    archive = cr.write_zip(tmp_path / "class.zip", members)
+    out = tmp_path / "out"
+    journal = out / ".work" / "journal.jsonl"
+    env = dict(os.environ, PYTHONPATH=str(SRC), PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    process = subprocess.Popen([sys.executable, "-m", "platformlab", "grade", str(archive), "--out", str(out), "--jobs", "1"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        while not (journal.exists() and len(journal.read_text().splitlines()) >= 2):
+            assert process.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    finished = [json.loads(line)["key"] for line in journal.read_text().splitlines()]
+    assert 2 <= len(finished) < 6
+
+    result = run_grade(archive, "--out", out, "--jobs", 2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"already graded in an earlier run: {len(finished)}" in result.stdout
+    keys = [json.loads(line)["key"] for line in journal.read_text().splitlines()]
+    assert len(keys) == len(set(keys)) == 6, "a submission was graded twice, or one is missing"
+    rows = read_csv(out / "grades.csv")
+    assert sorted(r["student_id"] for r in rows) == [f"s{n}" for n in range(6)]
+    assert all(r["status"] == "graded" for r in rows)
+    for n, row in enumerate(sorted(rows, key=lambda r: r["student_id"])):
+        expected = 0 if n % 2 else lessons[n % len(lessons)].auto_points
+        assert float(row["score"]) == expected
