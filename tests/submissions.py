@@ -9,6 +9,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from platformlab.grading.identify import grade_id
+
 WRONG_ANSWERS = Path(__file__).parent / "wrong_answers"
 
 
@@ -34,10 +36,6 @@ def wrong_answers(stem: str) -> list[WrongAnswer]:
         return []
     entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     return [WrongAnswer(stem, number, e["cell"], e["fails"], e["why"], e["source"]) for number, e in enumerate(entries, start=1)]
-
-
-def grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
 def with_wrong_answer(solution: Path, wrong: WrongAnswer, target: Path) -> Path:

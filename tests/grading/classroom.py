@@ -20,6 +20,7 @@ import nbformat
 import yaml
 
 from platformlab import lessons
+from platformlab.grading.identify import grade_id
 
 WRONG_ANSWERS = Path(__file__).resolve().parents[1] / "wrong_answers"
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -36,10 +37,6 @@ def run_grade(*args, cwd=None) -> subprocess.CompletedProcess:
 def read_csv(path: Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
-
-
-def grade_id(cell) -> str | None:
-    return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
 
 
 def meta(cell) -> dict:

@@ -134,20 +134,7 @@ def _die_with(pid: int) -> None:
     import threading
 
     def watch():
-        try:
-            import select
-
-            descriptor = os.pidfd_open(pid)
-            select.select([descriptor], [], [])
-        except (AttributeError, OSError):
-            import time
-
-            while True:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.05)
+        _wait_for_exit(pid)
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
@@ -176,31 +163,35 @@ def stand_in(pid: int) -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(signum, forward)
+    parent = os.getppid()
+    if not _wait_for_exit(pid, give_up=lambda: os.getppid() != parent):
+        try:  # the grader died (even kill -9): take the kernel with us
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    os._exit(0)
+
+
+def _wait_for_exit(pid: int, give_up=lambda: False) -> bool:
+    """Block until process ``pid`` ends (True) or ``give_up()`` says to stop waiting (False)."""
     import select
     import time
 
-    parent = os.getppid()
     try:
         descriptor = os.pidfd_open(pid)
     except (AttributeError, OSError):
         descriptor = None
-    while True:
-        if os.getppid() != parent:  # the grader died (even kill -9): take the kernel with us
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            break
+    while not give_up():
         if descriptor is not None:
             if select.select([descriptor], [], [], 0.5)[0]:
-                break
+                return True
         else:
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
-                break
+                return True
             time.sleep(0.05)
-    os._exit(0)
+    return False
 
 
 if __name__ == "__main__":
