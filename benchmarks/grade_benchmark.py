@@ -12,7 +12,7 @@ checks that (1) and (2) give every student the same score in every graded cell,
 and prints the wall times, the ratio, and the per-submission overhead of each
 grader over plain execution.
 
-    PATH=/tmp/probe/bin:$PATH PYTHONPATH=src python benchmarks/grade_benchmark.py --n 40
+    .venv/bin/python benchmarks/grade_benchmark.py --n 40
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +68,9 @@ def run_platformlab(work: Path, submissions, jobs: int, timeout: int, fork: bool
     with open(work / "grades" / "items.csv", newline="", encoding="utf-8") as handle:
         cells = {(r["student_id"], r["lesson"], r["grade_id"]): float(r["score"] or 0)
                  for r in csv.DictReader(handle) if r["kind"] == "auto"}
+    with open(work / "grades" / "grades.csv", newline="", encoding="utf-8") as handle:
+        statuses = Counter(row["status"] for row in csv.DictReader(handle))
+    print("  statuses: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))
     return elapsed, cells
 
 

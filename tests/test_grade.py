@@ -65,6 +65,8 @@ def canvas(tmp_path_factory, lessons_on_disk):
         (cr.canvas_name("dave", 104, first.stem), cr.dumps(cr.infinite_loop(first))),
         (cr.canvas_name("erin", 105, first.stem), cr.dumps(cr.huge_output(first))),
         (cr.canvas_name("frank", 106, first.stem), cr.dumps(cr.memory_hog(first))),
+        (cr.canvas_name("liam", 114, first.stem), cr.dumps(cr.kernel_crash(first))),
+        (cr.canvas_name("mona", 115, first.stem), cr.dumps(cr.deaf_loop(first))),
         (cr.canvas_name("gina", 107, first.stem), cr.dumps(deleted)),
         (cr.canvas_name("hank", 108, first.stem), cr.dumps(edited)),
         (cr.canvas_name("ivan", 109, first.stem), cr.malformed(first)),
@@ -157,6 +159,23 @@ def test_memory_hog_is_bounded(canvas):
     """Does a cell asking for 64 GiB get a MemoryError (status memory) while the rest scores?"""
     row = rows_of(canvas)[("frank", canvas["first"].stem)]
     assert (row["status"], float(row["score"])) == ("memory", canvas["first"].auto_points)
+
+
+def test_kernel_crash_is_survived(canvas):
+    """Does a cell that crashes its kernel get status crashed, while a new kernel runs and scores the rest?"""
+    row = rows_of(canvas)[("liam", canvas["first"].stem)]
+    assert (row["status"], float(row["score"])) == ("crashed", canvas["first"].auto_points), row["message"]
+    assert "kernel died" in row["message"]
+
+
+def test_loop_deaf_to_interrupts_is_stopped(canvas):
+    """Is a never-ending cell that ignores the interrupt ended by a new kernel, and the rest scored?"""
+    row = rows_of(canvas)[("mona", canvas["first"].stem)]
+    assert (row["status"], float(row["score"])) == ("timeout", canvas["first"].auto_points), row["message"]
+    autograded = canvas["out"] / "course" / "autograded" / "mona" / canvas["first"].stem / f"{canvas['first'].stem}.ipynb"
+    errors = [o.ename for cell in nbformat.read(autograded, as_version=4).cells for o in cell.get("outputs", [])
+              if o.output_type == "error"]
+    assert "KernelStuck" in errors
 
 
 def test_deleted_test_is_restored_and_scored(canvas):

@@ -103,6 +103,17 @@ def memory_hog(lesson: Lesson):
     return _after_setup(lesson.solution, student_cell("hog = bytearray(64 * 1024 ** 3)"))
 
 
+def kernel_crash(lesson: Lesson):
+    """The solution with a cell that crashes the kernel (a segmentation fault)."""
+    return _after_setup(lesson.solution, student_cell("import ctypes\nctypes.string_at(0)"))
+
+
+def deaf_loop(lesson: Lesson):
+    """The solution with a never-ending cell that ignores the interrupt sent at the time limit."""
+    return _after_setup(lesson.solution, student_cell(
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"))
+
+
 def deleted_test(lesson: Lesson) -> tuple[nbformat.NotebookNode, str]:
     """The solution without its first test cell (which must come back and score)."""
     notebook = copy.deepcopy(lesson.solution)

@@ -8,7 +8,8 @@ export the tables (:mod:`.report`).
 
 Statuses: ``graded``; ``timeout`` (a cell ran past the time limit and was stopped; the
 rest still ran and scored); ``memory`` (a cell ran out of memory; the rest still
-scored); ``invalid`` (not a readable notebook: score 0); ``error`` (grading itself
+scored); ``crashed`` (a cell killed its kernel: a new one re-ran the cells before it,
+and the rest still scored); ``invalid`` (not a readable notebook: score 0); ``error`` (grading itself
 broke on this submission, with the message; no score, tried again on the next run).
 
 Output folder (default ``grades/``)::

@@ -16,7 +16,7 @@ ITEM_COLUMNS = ["student_id", "lesson", "grade_id", "kind", "score", "max_score"
 SKIPPED_COLUMNS = ["source_file", "student_id", "lesson", "reason"]
 ANALYSIS_COLUMNS = ["lesson", "grade_id", "kind", "max_score", "n", "mean_score", "mean_share", "share_full_marks"]
 #: statuses whose notebook ran and was scored cell by cell
-SCORED = ("graded", "timeout", "memory")
+SCORED = ("graded", "timeout", "memory", "crashed")
 
 
 def _number(value):

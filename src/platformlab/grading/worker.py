@@ -205,24 +205,23 @@ def _grades(course: Course, stem: str) -> list[dict]:
 
 
 def _status(notebook) -> tuple[str, list[str]]:
-    timeouts, memory, truncated = [], [], []
+    """The submission's status from its autograded notebook, and a note per kind of trouble."""
+    from .sandbox import KERNEL_DIED, KERNEL_STUCK
+
+    found = {kind: [] for kind in ("crashed", "timeout", "memory", "truncated")}
+    kinds = {KERNEL_DIED: "crashed", "CellTimeoutError": "timeout", KERNEL_STUCK: "timeout", "MemoryError": "memory"}
     for cell in notebook.cells:
         name = identify.grade_id(cell) or f"cell {cell.get('id', '?')}"
         for output in cell.get("outputs", []):
-            if output.output_type == "error" and output.ename == "CellTimeoutError":
-                timeouts.append(name)
-            elif output.output_type == "error" and output.ename == "MemoryError":
-                memory.append(name)
+            if output.output_type == "error" and output.ename in kinds:
+                found[kinds[output.ename]].append(name)
             elif output.output_type == "stream" and "output truncated by the grader" in output.text:
-                truncated.append(name)
-    notes = []
-    if timeouts:
-        notes.append("ran past the time limit: " + ", ".join(dict.fromkeys(timeouts)))
-    if memory:
-        notes.append("ran out of memory: " + ", ".join(dict.fromkeys(memory)))
-    if truncated:
-        notes.append("output truncated: " + ", ".join(dict.fromkeys(truncated)))
-    return ("timeout" if timeouts else "memory" if memory else "graded"), notes
+                found["truncated"].append(name)
+    notes = {"crashed": "the kernel died (a new one ran the rest) in:", "timeout": "ran past the time limit:",
+             "memory": "ran out of memory:", "truncated": "output truncated:"}
+    said = [f"{notes[kind]} {', '.join(dict.fromkeys(names))}" for kind, names in found.items() if names]
+    status = next((kind for kind in ("crashed", "timeout", "memory") if found[kind]), "graded")
+    return status, said
 
 
 def _last_error(result: dict) -> str:

@@ -1,0 +1,55 @@
+"""Does the grader's kernel plumbing (:mod:`platformlab.grading.sandbox`) hold up when kernels misbehave?"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import zmq
+import zmq.asyncio
+from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.session import Session
+
+from platformlab.grading.sandbox import POLL_SLICE, WatchfulChannel
+
+#: Far longer than one poll slice; a channel that has not answered by then never will.
+PATIENCE = 40 * POLL_SLICE
+
+
+async def _reply_with_lost_wakeup(channel_class) -> dict:
+    """Wait for a message on ``channel_class`` while the socket's wake-up for it is consumed.
+
+    This is the race seen with two kernels at once: the reply is in the client's
+    socket, but the edge-triggered file descriptor that asyncio waits on has already
+    been reset (here: by asking the raw socket for its events behind pyzmq's back).
+    """
+    context = zmq.asyncio.Context()
+    receiver = context.socket(zmq.PAIR)
+    port = receiver.bind_to_random_port("tcp://127.0.0.1")
+    sender = zmq.Context().socket(zmq.PAIR)
+    sender.connect(f"tcp://127.0.0.1:{port}")
+    session = Session()
+    try:
+        channel = channel_class(receiver, session)
+        await asyncio.sleep(0.2)  # connected
+        waiting = asyncio.ensure_future(asyncio.wait_for(channel.get_msg(timeout=None), PATIENCE))
+        await asyncio.sleep(0.1)  # get_msg is now waiting on the file descriptor
+        session.send(sender, "execute_reply", {"status": "ok"})
+        time.sleep(0.2)  # the message lands while the event loop is busy ...
+        zmq.Socket.shadow(receiver.underlying).getsockopt(zmq.EVENTS)  # ... and its wake-up is used up
+        return await waiting
+    finally:
+        sender.close(linger=0)
+        receiver.close(linger=0)
+
+
+def test_a_reply_whose_wakeup_was_lost_is_still_read():
+    message = asyncio.run(_reply_with_lost_wakeup(WatchfulChannel))
+    assert message["msg_type"] == "execute_reply"
+
+
+def test_the_lost_wakeup_is_real_for_the_stock_channel():
+    # The race the watchful channel exists for: jupyter_client's own channel never reads it.
+    with pytest.raises(asyncio.TimeoutError):
+        asyncio.run(_reply_with_lost_wakeup(AsyncZMQSocketChannel))
