@@ -95,12 +95,12 @@ def _kernel_classes():
         """A channel that never waits on its socket for more than :data:`POLL_SLICE` at a time.
 
         Why: with two kernels running at once, a reply that has already arrived can sit
-        unnoticed in the client's socket: an asyncio wait on ZeroMQ's edge-triggered file
-        descriptor misses its wake-up, and ``get_msg`` sleeps until its timeout (nbclient
-        then waits the whole cell time limit and calls the cell timed out). Seen here in
-        about 1 run in 10 of a notebook with widget cells, with ipykernel 6 and 7 alike,
-        and in stock nbgrader. A fresh wait finds the message at once, so waiting in slices
-        bounds the delay to one slice.
+        unnoticed in the client's socket: the asyncio wait on ZeroMQ's edge-triggered file
+        descriptor misses its wake-up, and ``get_msg`` sleeps until its timeout, which is
+        the whole cell time limit for replies and for ever for output. Seen here in 8 of 80
+        runs of a notebook with ten widget cells, with ipykernel 6 and 7 alike, and in
+        stock nbgrader. A fresh wait finds the message at once, so waiting in slices bounds
+        the delay to one slice (``tests/test_grade_kernels.py`` recreates the race).
         """
 
         async def get_msg(self, timeout: float | None = None):
