@@ -66,6 +66,7 @@ class Course:
         config.CourseDirectory.db_assignments = [{"name": stem} for stem in self.lessons]
         config.CourseDirectory.db_url = self.gradebook_url
         config.Execute.timeout = self.timeout
+        config.AsyncKernelManager.client_class = "platformlab.kernelclient.WatchfulKernelClient"  # see that module
         config.Application.log_level = "WARN"
         return config
 

@@ -7,8 +7,7 @@ Three small pieces, so that nbgrader's own ``Execute`` step does the running:
   kernel command, or has a preloaded zygote fork the kernel (:mod:`.zygote`); the
   cap is inherited by anything the kernel starts. A cell that asks for more memory
   gets a ``MemoryError`` instead of taking the machine down.
-- :class:`BoundedKernelManager` puts that wrapper in front of the kernel command,
-  and talks to the kernel through :class:`WatchfulKernelClient`.
+- :class:`BoundedKernelManager` puts that wrapper in front of the kernel command.
 - :class:`BoundedExecute` is nbgrader's ``Execute`` with that kernel manager, a
   scratch working directory (which holds neither the source notebooks nor the
   gradebook), a cap on how much output one cell may collect, and an immediate
@@ -32,9 +31,6 @@ MAX_CELL_OUTPUT = 200_000
 
 #: The error names a cell gets when its kernel had to be replaced.
 KERNEL_DIED, KERNEL_STUCK = "KernelDied", "KernelStuck"
-
-#: Longest single wait on a kernel socket before looking at it afresh (seconds).
-POLL_SLICE = 0.25
 
 
 def _limit_and_exec(argv: list[str] | None = None) -> None:
@@ -78,53 +74,16 @@ def _same_python(executable: str) -> bool:
 
 def _kernel_classes():
     # Imported lazily: the wrapper above must start fast and import nothing heavy.
-    import time
-    from queue import Empty
-
-    from jupyter_client.asynchronous import AsyncKernelClient
-    from jupyter_client.channels import AsyncZMQSocketChannel
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbclient.util import run_sync
     from nbformat import from_dict
-    from traitlets import Integer, Type, Unicode, default
+    from traitlets import Integer, Unicode
 
     from nbgrader.preprocessors import Execute
 
-    class WatchfulChannel(AsyncZMQSocketChannel):
-        """A channel that never waits on its socket for more than :data:`POLL_SLICE` at a time.
-
-        Why: with two kernels running at once, a reply that has already arrived can sit
-        unnoticed in the client's socket: the asyncio wait on ZeroMQ's edge-triggered file
-        descriptor misses its wake-up, and ``get_msg`` sleeps until its timeout, which is
-        the whole cell time limit for replies and for ever for output. Seen here in 8 of 80
-        runs of a notebook with ten widget cells, with ipykernel 6 and 7 alike, and in
-        stock nbgrader. A fresh wait finds the message at once, so waiting in slices bounds
-        the delay to one slice (``tests/test_grade_kernels.py`` recreates the race).
-        """
-
-        async def get_msg(self, timeout: float | None = None):
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                wait = POLL_SLICE if deadline is None else max(0.0, min(POLL_SLICE, deadline - time.monotonic()))
-                if await self.socket.poll(int(wait * 1000)):
-                    return await self._recv()
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise Empty
-
-    class WatchfulKernelClient(AsyncKernelClient):
-        """nbclient's kernel client, with :class:`WatchfulChannel` for replies and output."""
-
-        shell_channel_class = Type(WatchfulChannel)
-        iopub_channel_class = Type(WatchfulChannel)
-        control_channel_class = Type(WatchfulChannel)
-
     class BoundedKernelManager(AsyncKernelManager):
         """A kernel manager that starts the kernel under :mod:`platformlab.grading.sandbox`."""
-
-        @default("client_factory")
-        def _watchful_client(self):
-            return WatchfulKernelClient
 
         memory_limit = Integer(2048, help="address-space limit of the kernel, MiB (0: none)").tag(config=True)
         zygote = Unicode("", help="socket of a running zygote to fork kernels from ('' : start them afresh)").tag(config=True)
@@ -210,12 +169,11 @@ def _kernel_classes():
                 outs.append(from_dict({"output_type": "stream", "name": name, "text": notice}))
             return None
 
-    return {"WatchfulChannel": WatchfulChannel, "WatchfulKernelClient": WatchfulKernelClient,
-            "BoundedKernelManager": BoundedKernelManager, "BoundedExecute": BoundedExecute}
+    return {"BoundedKernelManager": BoundedKernelManager, "BoundedExecute": BoundedExecute}
 
 
 def __getattr__(name):
-    if name in ("WatchfulChannel", "WatchfulKernelClient", "BoundedKernelManager", "BoundedExecute"):
+    if name in ("BoundedKernelManager", "BoundedExecute"):
         globals().update(_kernel_classes())
         return globals()[name]
     raise AttributeError(name)

@@ -1,17 +1,23 @@
-"""Does the grader's kernel plumbing (:mod:`platformlab.grading.sandbox`) hold up when kernels misbehave?"""
+"""Does the kernel client (:mod:`platformlab.kernelclient`) read a reply whose wake-up was lost?"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
+import nbformat
 import pytest
 import zmq
 import zmq.asyncio
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.session import Session
+from nbgrader.preprocessors import Execute
 
-from platformlab.grading.sandbox import POLL_SLICE, WatchfulChannel
+from platformlab import lessons
+from platformlab.course import Course
+from platformlab.grading.sandbox import BoundedExecute
+from platformlab.grading.worker import GradingCourse
+from platformlab.kernelclient import POLL_SLICE, WatchfulChannel, WatchfulKernelClient
 
 #: Far longer than one poll slice; a channel that has not answered by then never will.
 PATIENCE = 40 * POLL_SLICE
@@ -53,3 +59,14 @@ def test_the_lost_wakeup_is_real_for_the_stock_channel():
     # The race the watchful channel exists for: jupyter_client's own channel never reads it.
     with pytest.raises(asyncio.TimeoutError):
         asyncio.run(_reply_with_lost_wakeup(AsyncZMQSocketChannel))
+
+
+def test_every_course_grades_through_the_watchful_client(tmp_path):
+    """Do both the lesson tests' course and `platformlab grade`'s course read replies with it?"""
+    lesson = lessons.find()[0]
+    courses = [(Execute, Course(tmp_path / "plain", [lesson])),
+               (BoundedExecute, GradingCourse(tmp_path / "grading", {lesson.stem: lesson.solution}))]
+    for execute, course in courses:
+        preprocessor = execute(config=course.config())
+        preprocessor.nb = nbformat.v4.new_notebook()
+        assert preprocessor.create_kernel_manager().client_factory is WatchfulKernelClient, execute.__name__
