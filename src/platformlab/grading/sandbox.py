@@ -51,17 +51,26 @@ def _limit_and_exec(argv: list[str] | None = None) -> None:
             pass  # no zygote (it failed to start, or is gone): start the kernel the ordinary way
         else:
             zygote.stand_in(pid)  # never returns
-    import resource
-
-    if args.memory > 0:
-        limit = args.memory * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    # The kernel's own log ("running over TCP without encryption") would land in the middle
-    # of the progress bar; what cells print travels over Jupyter's messages, not these.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+    bound(args.memory)
     os.execvp(command[0], command)
+
+
+def bound(memory: int) -> None:
+    """Make this process a grading kernel's: address space capped at ``memory`` MiB (0: no
+    cap), and its own standard streams on /dev/null.
+
+    Both ways of starting a kernel (``exec`` here, a fork in :mod:`.zygote`) go through it.
+    The kernel's own log ("running over TCP without encryption") would otherwise land in
+    the middle of the progress bar; what cells print travels over Jupyter's messages.
+    """
+    if memory > 0:
+        import resource
+
+        limit = memory * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
 
 
 def _same_python(executable: str) -> bool:

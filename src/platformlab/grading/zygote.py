@@ -110,14 +110,9 @@ def _become_kernel(request: dict) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        if request.get("memory"):
-            import resource
+        from .sandbox import bound
 
-            limit = request["memory"] * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
+        bound(request.get("memory") or 0)
         _die_with(request["watch"])
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed()
