@@ -58,14 +58,17 @@ def test_moodle_zip_with_roster_and_folders(tmp_path):
     skipped = read_csv(tmp_path / "out" / "skipped.csv")
     assert [r["reason"] for r in skipped] == ["not a notebook (.txt)"]
 
+    # nbgrader's submitted/ tree, graded with kernels started afresh (--no-fork): the memory cap holds there too
     folder = tmp_path / "folders"
-    (folder / "submitted" / "kai" / lesson.stem).mkdir(parents=True)
-    nbformat.write(lesson.solution, folder / "submitted" / "kai" / lesson.stem / f"{lesson.stem}.ipynb")
-    (folder / "submitted" / "kai" / lesson.stem / "timestamp.txt").write_text("2026-11-20 10:00:00 UTC")
-    result = run_grade(folder, "--out", tmp_path / "out2", "--jobs", 1, "--timeout", 5)
+    for student, notebook in (("kai", lesson.solution), ("lee", cr.memory_hog(lesson))):
+        (folder / "submitted" / student / lesson.stem).mkdir(parents=True)
+        nbformat.write(notebook, folder / "submitted" / student / lesson.stem / f"{lesson.stem}.ipynb")
+        (folder / "submitted" / student / lesson.stem / "timestamp.txt").write_text("2026-11-20 10:00:00 UTC")
+    result = run_grade(folder, "--out", tmp_path / "out2", "--jobs", 1, "--timeout", 5, "--no-fork")
     assert result.returncode == 0, result.stderr[-3000:]
     rows = read_csv(tmp_path / "out2" / "grades.csv")
-    assert [(r["student_id"], r["status"], float(r["score"])) for r in rows] == [("kai", "graded", lesson.auto_points)]
+    assert [(r["student_id"], r["status"], float(r["score"])) for r in rows] == [("kai", "graded", lesson.auto_points),
+                                                                                 ("lee", "memory", lesson.auto_points)]
 
 
 def test_missing_input_is_a_clear_error(tmp_path):
