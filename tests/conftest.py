@@ -11,7 +11,7 @@ import pytest
 from platformlab import lessons
 from platformlab.course import CellGrade, Course
 
-from submissions import WrongAnswer, with_wrong_answer, wrong_answers
+from submissions import correct_answers, with_answer, wrong_answers
 
 
 @dataclass
@@ -31,11 +31,14 @@ def pytest_generate_tests(metafunc):
     if "wrong" in metafunc.fixturenames:
         cases = [wrong for lesson in found for wrong in wrong_answers(lesson.stem)]
         metafunc.parametrize("wrong", cases, ids=[f"{w.lesson}-{w.number:02d}-{w.fails}" for w in cases])
+    if "correct" in metafunc.fixturenames:
+        cases = [right for lesson in found for right in correct_answers(lesson.stem)]
+        metafunc.parametrize("correct", cases, ids=[f"{c.lesson}-correct-{c.number:02d}-{c.test}" for c in cases])
 
 
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory):
-    """``graded(stem)``: autograde the solution, the untouched lesson and every wrong answer of a lesson, once."""
+    """``graded(stem)``: autograde the solution, the untouched lesson and every answer fixture of a lesson, once."""
     cache: dict[str, GradedLesson] = {}
 
     def grade(stem: str) -> GradedLesson:
@@ -46,8 +49,8 @@ def graded(tmp_path_factory):
             course.generate(stem)
             work = tmp_path_factory.mktemp(f"submissions-{stem}")
             submissions = {"solution": lesson.solution, "untouched": lesson.student}
-            for wrong in wrong_answers(stem):
-                submissions[wrong.student] = with_wrong_answer(lesson.solution, wrong, work / f"{wrong.student}.ipynb")
+            for answer in wrong_answers(stem) + correct_answers(stem):
+                submissions[answer.student] = with_answer(lesson.solution, answer, work / f"{answer.student}.ipynb")
             result = GradedLesson(lesson)
             for student, notebook in submissions.items():
                 course.submit(student, stem, notebook)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import nbformat
 
-from submissions import grade_id, wrong_answers
+from submissions import correct_answers, grade_id, wrong_answers
 
 
 def autograded_tests(grades):
@@ -50,6 +50,25 @@ def test_wrong_answer_is_marked_wrong(wrong, graded):
     assert grade.score == 0, f"{wrong.fails} gives {grade.score}/{grade.max_score} to a wrong answer: {wrong.why}"
 
 
+def test_alternative_correct_answer_scores_full_marks(correct, graded):
+    """Does the exercise's test cell accept this other correct method (a test strengthened too far rejects it)?"""
+    result = graded(correct.lesson)
+    grade = result.grades[correct.student][correct.test]
+    assert grade.max_score > 0
+    assert grade.score == grade.max_score, (
+        f"{correct.test} gives {grade.score}/{grade.max_score} to a correct answer: {correct.why}")
+
+
+def test_every_test_cell_has_an_alternative_correct_answer(stem, graded):
+    """Is every autograded test cell checked against at least one other correct method?"""
+    tests = autograded_tests(graded(stem).grades["solution"])
+    covered = {answer.test for answer in correct_answers(stem)}
+    unknown = covered - set(tests)
+    assert not unknown, f"{stem}: tests/answers/{stem}.correct.yaml names unknown test cells {sorted(unknown)}"
+    missing = sorted(set(tests) - covered)
+    assert not missing, f"{stem}: test cells with no alternative correct answer in tests/answers/{stem}.correct.yaml: {missing}"
+
+
 def test_every_test_cell_has_two_wrong_answers(stem, graded):
     """Is every autograded test cell checked against at least two known wrong answers?"""
     tests = autograded_tests(graded(stem).grades["solution"])
@@ -58,7 +77,7 @@ def test_every_test_cell_has_two_wrong_answers(stem, graded):
         assert wrong.fails in counts, f"wrong answer {wrong.number} of {stem} names unknown test cell {wrong.fails!r}"
         counts[wrong.fails] += 1
     thin = {name: n for name, n in counts.items() if n < 2}
-    assert not thin, f"{stem}: test cells with fewer than two wrong answers in tests/wrong_answers/{stem}.yaml: {thin}"
+    assert not thin, f"{stem}: test cells with fewer than two wrong answers in tests/answers/{stem}.wrong.yaml: {thin}"
 
 
 def test_written_answers_await_manual_grading(stem, graded):
@@ -69,10 +88,10 @@ def test_written_answers_await_manual_grading(stem, graded):
 
 
 def test_wrong_answer_fixtures_name_answer_cells(stem):
-    """Does every wrong answer replace a real solution cell of the lesson?"""
+    """Does every answer fixture replace a real solution cell of the lesson?"""
     from platformlab.lessons import get
 
     notebook = nbformat.read(get(stem).solution, as_version=4)
     answer_cells = {grade_id(c) for c in notebook.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
-    for wrong in wrong_answers(stem):
-        assert wrong.cell in answer_cells, f"wrong answer {wrong.number} of {stem} replaces {wrong.cell!r}, not a solution cell"
+    for wrong in wrong_answers(stem) + correct_answers(stem):
+        assert wrong.cell in answer_cells, f"answer fixture {wrong.student} of {stem} replaces {wrong.cell!r}, not a solution cell"

@@ -35,7 +35,7 @@ def copy(published, tmp_path) -> Path:
 
 def instructor_repo(target: Path) -> Path:
     """A scratch copy of what publish reads from the instructor's repository."""
-    for name in ("solutions", "lessons", "data", "binder", "tests/wrong_answers", "src/platformlab"):
+    for name in ("solutions", "lessons", "data", "binder", "tests/answers", "src/platformlab"):
         shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("LICENSE", "pyproject.toml"):
         shutil.copyfile(ROOT / name, target / name)
@@ -108,11 +108,11 @@ def _plant_model_answer_in_readme(copy):
 
 def _plant_wrong_answer_in_data(copy):
     with open(copy / "data" / "excerpts.yaml", "a", encoding="utf-8") as catalogue:
-        catalogue.write(f"\n#     {_first_secret('wrong-answer')}\n")
+        catalogue.write(f"\n#     {_first_secret('answer-fixture')}\n")
 
 
 def _plant_wrong_answer_fixtures(copy):
-    shutil.copytree(ROOT / "tests" / "wrong_answers", copy / "src" / "platformlab" / "tests" / "wrong_answers")
+    shutil.copytree(ROOT / "tests" / "answers", copy / "src" / "platformlab" / "tests" / "answers")
 
 
 def _plant_solutions_folder(copy):
@@ -124,7 +124,7 @@ PLANTS = {
     "solution code without markers": (_plant_solution_code_without_markers, "solution-only line"),
     "hidden test in the package": (_plant_hidden_test_in_package, "solution-only line"),
     "model answer in the README": (_plant_model_answer_in_readme, "solution-only line"),
-    "wrong answer in the data": (_plant_wrong_answer_in_data, "wrong-answer line"),
+    "wrong answer in the data": (_plant_wrong_answer_in_data, "answer-fixture line"),
     "wrong-answer fixtures": (_plant_wrong_answer_fixtures, "instructor material"),
     "solutions folder": (_plant_solutions_folder, "not part of the student copy"),
 }

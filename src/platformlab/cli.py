@@ -18,7 +18,7 @@ def _generate(args: argparse.Namespace) -> int:
     from .generate import generate
     from .lessons import ROOT
 
-    differing = generate(check=args.check)
+    differing = generate(check=args.check, stems=args.lessons)
     names = [str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path) for path in differing]
     if args.check:
         if names:
@@ -90,6 +90,7 @@ def parser() -> argparse.ArgumentParser:
                                 description="Regenerate the student lessons (lessons/) from the nbgrader source (solutions/).")
     generate.add_argument("--check", action="store_true",
                           help="change nothing; exit 1 and name the notebooks when lessons/ differs from what solutions/ generates")
+    generate.add_argument("lessons", nargs="*", help="lesson stems to generate, e.g. 01-platform-economics (default: all)")
     generate.set_defaults(run=_generate)
 
     simulate = verbs.add_parser("simulate", help="rebuild the simulated data sets in data/",

@@ -15,15 +15,15 @@ from . import lessons as catalogue
 from .course import Course
 
 
-def generate(check: bool = False, target: Path | None = None) -> list[Path]:
+def generate(check: bool = False, target: Path | None = None, stems: list[str] | None = None) -> list[Path]:
     """Regenerate the student lessons, or with ``check`` only compare them.
 
     Returns the student notebooks that differ from what ``solutions/`` generates
     (with ``check=False`` they have been rewritten), plus any stale notebook in
     ``lessons/`` that no longer has a source. Nothing is ever deleted.
-    ``target`` defaults to ``lessons/``.
+    ``target`` defaults to ``lessons/``; ``stems`` limits the work to those lessons.
     """
-    found = catalogue.find()
+    found = [catalogue.get(stem) for stem in stems] if stems else catalogue.find()
     target = target or catalogue.LESSONS
     differing = []
     with tempfile.TemporaryDirectory(prefix="platformlab-generate-") as tmp:
@@ -37,6 +37,8 @@ def generate(check: bool = False, target: Path | None = None) -> list[Path]:
             if not check:
                 target.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(made, current)
+    if stems:
+        return differing
     sources = {lesson.filename for lesson in found}
     orphans = [path for path in sorted(target.glob("*.ipynb")) if path.name not in sources]
     return differing + orphans

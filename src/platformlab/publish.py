@@ -275,10 +275,10 @@ def secret_lines(root: Path = catalogue.ROOT) -> dict[str, str]:
             shown.update(line.strip() for line in visible)
             for line in secret:
                 hidden.setdefault(line.strip(), f"solution-only line of solutions/{notebook.name}")
-    for fixture in sorted((Path(root) / "tests" / "wrong_answers").glob("*.yaml")):
+    for fixture in sorted((Path(root) / "tests" / "answers").glob("*.yaml")):
         for entry in yaml.safe_load(fixture.read_text(encoding="utf-8")) or []:
             for line in str(entry.get("source", "")).splitlines():
-                hidden.setdefault(line.strip(), f"wrong-answer line of tests/wrong_answers/{fixture.name}")
+                hidden.setdefault(line.strip(), f"answer-fixture line of tests/answers/{fixture.name}")
     shown_text = "\n".join(shown)  # what a student reads anyway, also inside longer lines
     return {line: why for line, why in hidden.items()
             if _significant(line) and line not in shown and not (len(line) >= LONG and line in shown_text)}
@@ -316,7 +316,7 @@ def leaks(dest: Path, root: Path = catalogue.ROOT) -> list[Leak]:
         if relative.parts[0] not in CONTENTS:
             found.append(Leak(name, "", "not part of the student copy", relative.parts[0]))
             continue
-        banned = {"solutions", "wrong_answers", "tests", "source", "autograded", "submitted", "feedback"} & set(relative.parts[:-1])
+        banned = {"solutions", "answers", "instructor", "tests", "source", "autograded", "submitted", "feedback"} & set(relative.parts[:-1])
         if banned or path.name == "gradebook.db":
             found.append(Leak(name, "", "instructor material", ", ".join(sorted(banned)) or path.name))
             continue

@@ -22,7 +22,7 @@ import yaml
 from platformlab import lessons
 from platformlab.grading.identify import grade_id
 
-WRONG_ANSWERS = Path(__file__).resolve().parents[1] / "wrong_answers"
+ANSWERS = Path(__file__).resolve().parents[1] / "answers"
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
@@ -134,8 +134,8 @@ def edited_test(lesson: Lesson) -> tuple[nbformat.NotebookNode, str]:
 
 
 def wrong_answer(lesson: Lesson) -> tuple[nbformat.NotebookNode, str]:
-    """The solution with the lesson's first known wrong answer (tests/wrong_answers); returns the test it fails."""
-    path = WRONG_ANSWERS / f"{lesson.stem}.yaml"
+    """The solution with the lesson's first known wrong answer (tests/answers); returns the test it fails."""
+    path = ANSWERS / f"{lesson.stem}.wrong.yaml"
     entries = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
     notebook = copy.deepcopy(lesson.solution)
     if entries:
