@@ -59,7 +59,7 @@ def run_platformlab(work: Path, submissions, jobs: int, timeout: int, fork: bool
     archive = cr.write_zip(work / "class.zip", [(cr.canvas_name(s, 1000 + i, stem), data)
                                                 for i, (s, stem, data) in enumerate(submissions)])
     start = time.monotonic()
-    subprocess.run([sys.executable, "-m", "platformlab", "grade", str(archive), "--out", str(work / "grades"),
+    subprocess.run([sys.executable, "-m", "platformlab_instructor", "grade", str(archive), "--out", str(work / "grades"),
                     "--jobs", str(jobs), "--timeout", str(timeout), *([] if fork else ["--no-fork"])], env=env(), check=True,
                    stdout=subprocess.DEVNULL)
     elapsed = time.monotonic() - start

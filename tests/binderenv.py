@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformlab.publish import publish
+from platformlab_instructor.publish import publish
 
 PUBLIC_REPO = "example-org/platformlab-student"
 _built: dict[str, "BinderEnv"] = {}

@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from platformlab import lessons
-from platformlab.course import CellGrade, Course
+from platformlab_instructor import lessons
+from platformlab_instructor.course import CellGrade, Course
 
 from submissions import correct_answers, with_answer, wrong_answers
 

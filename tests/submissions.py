@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from platformlab.grading.identify import grade_id
+from platformlab_instructor.grading.identify import grade_id
 
 ANSWERS = Path(__file__).parent / "answers"
 

@@ -19,10 +19,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 import binderenv
-from platformlab import lessons
+from platformlab_instructor import lessons
 
-PINS = lessons.ROOT / "binder" / "requirements.txt"
-PYPROJECT = tomllib.loads((lessons.ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+PINS = lessons.root() / "binder" / "requirements.txt"
+PYPROJECT = tomllib.loads((lessons.root() / "pyproject.toml").read_text(encoding="utf-8"))
 
 
 def pins(path=PINS) -> dict[str, str]:
@@ -115,11 +115,13 @@ def test_binder_installs_exactly_the_pins(binder_env):
 
 
 def test_postbuild_installs_the_package_from_the_copy(binder_env):
-    """Does the student's kernel import platformlab, with its data and lessons, from the published copy?"""
-    where = json.loads(binder_env.run("python", "-c", "import json, platformlab.lessons as l; "
-                                      "print(json.dumps([str(l.ROOT), str(l.DATA), str(l.LESSONS)]))").stdout)
+    """Does the student's kernel import platformlab, and find its data, from the published copy, with no
+    instructor tools installed?"""
+    where = json.loads(binder_env.run("python", "-c", "import json, importlib.util, platformlab, platformlab.data as d; "
+                                      "print(json.dumps([platformlab.__file__, str(d.folder()), "
+                                      "importlib.util.find_spec('platformlab_instructor') is None]))").stdout)
     copy = binder_env.copy.resolve()
-    assert where == [str(copy), str(copy / "data"), str(copy / "lessons")]
+    assert where == [str(copy / "src" / "platformlab" / "__init__.py"), str(copy / "data"), True]
 
 
 def _extension_states(text: str) -> dict[str, bool]:

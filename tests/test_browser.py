@@ -28,10 +28,10 @@ import yaml
 from playwright.sync_api import expect, sync_playwright
 
 import binderenv
-from platformlab import lessons
+from platformlab_instructor import lessons
 from submissions import wrong_answers
 
-ARTIFACTS = lessons.ROOT / "test-artifacts" / "browser"
+ARTIFACTS = lessons.root() / "test-artifacts" / "browser"
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags chromium keeps trying to reach Google's hosts,
 # which this machine's closed network refuses.

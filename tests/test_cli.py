@@ -16,8 +16,8 @@ import urllib.request
 
 import pytest
 
-from platformlab import lessons
-from platformlab.cli import parser
+from platformlab_instructor import lessons
+from platformlab_instructor.cli import parser
 
 VERBS = sorted(parser()._subparsers._group_actions[0].choices)
 
@@ -25,7 +25,7 @@ VERBS = sorted(parser()._subparsers._group_actions[0].choices)
 @pytest.mark.parametrize("verb", [None, *VERBS])
 def test_help(verb):
     """Does every verb explain itself with --help?"""
-    args = [sys.executable, "-m", "platformlab"] + ([verb] if verb else []) + ["--help"]
+    args = [sys.executable, "-m", "platformlab_instructor"] + ([verb] if verb else []) + ["--help"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "usage: platformlab" in done.stdout
@@ -33,7 +33,7 @@ def test_help(verb):
 
 def test_unknown_verb_is_a_clear_error():
     """Does a mistyped verb name the verbs there are?"""
-    done = subprocess.run([sys.executable, "-m", "platformlab", "grde"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "platformlab_instructor", "grde"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "invalid choice" in done.stderr and "generate" in done.stderr
 
@@ -57,7 +57,7 @@ def test_lab_serves_the_lessons(tmp_path):
     port, token = free_port(), "platformlab-test"
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     server = subprocess.Popen(
-        [sys.executable, "-m", "platformlab", "lab", "--port", str(port), "--no-browser", "--",
+        [sys.executable, "-m", "platformlab_instructor", "lab", "--port", str(port), "--no-browser", "--",
          f"--IdentityProvider.token={token}", "--ServerApp.ip=127.0.0.1"],
         stdout=subprocess.DEVNULL, stderr=open(tmp_path / "lab.log", "wb"), env=env, start_new_session=True,
     )

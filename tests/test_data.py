@@ -8,7 +8,7 @@ import pytest
 from frictionless import validate
 
 from platformlab import data, simulate
-from platformlab.lessons import DATA
+from platformlab.data import folder as data_folder
 
 RESOURCES = [entry["name"] for entry in data.package()["resources"]]
 REAL = [entry["name"] for entry in data.package()["resources"] if "simulated" not in entry]
@@ -17,14 +17,14 @@ SIMULATED = [entry["name"] for entry in data.package()["resources"] if "simulate
 
 def test_package_validates():
     """Does every file satisfy the Frictionless descriptor (types, constraints, keys)?"""
-    report = validate(DATA / "datapackage.json")
+    report = validate(data_folder() / "datapackage.json")
     assert report.valid, report.flatten(["taskName", "rowNumber", "fieldName", "message"])[:20]
 
 
 def test_every_data_file_is_described():
     """Is every CSV in data/ a resource of the descriptor, and every resource a file?"""
     described = {entry["path"] for entry in data.package()["resources"]}
-    on_disk = {path.name for path in DATA.glob("*.csv")}
+    on_disk = {path.name for path in data_folder().glob("*.csv")}
     assert on_disk == described
 
 
@@ -49,7 +49,7 @@ def test_simulated_data_says_so_and_regenerates_byte_for_byte(name):
     assert entry["title"].startswith("SIMULATED"), f"{name}: title must start with SIMULATED"
     assert "simulated" in entry["description"].lower()
     assert entry["simulated"]["generator"] == f"platformlab.simulate.{name}"
-    assert simulate.render(name) == (DATA / entry["path"]).read_bytes(), f"run `platformlab simulate {name}`: data/{entry['path']} differs from its generator"
+    assert simulate.render(name) == (data_folder() / entry["path"]).read_bytes(), f"run `platformlab simulate {name}`: data/{entry['path']} differs from its generator"
 
 
 def test_every_generator_has_a_described_data_set():

@@ -7,10 +7,11 @@ import re
 import nbformat
 import pytest
 
-from platformlab import excerpts, lessons
+from platformlab import excerpts
+from platformlab_instructor import lessons
 
 #: The seed articles sit beside the project, in ../shared (CI puts them there too).
-SEEDS = lessons.ROOT.parent / "shared" / "seeds"
+SEEDS = lessons.root().parent / "shared" / "seeds"
 SHOW_CALL = re.compile(r"""excerpts\.show\(\s*["']([^"']+)["']\s*\)""")
 CUT = re.compile(r"\s*(?:\.\.\.|\u2026)\s*")
 needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"the seed articles are not beside the project ({SEEDS} is missing)")

@@ -12,8 +12,8 @@ import sys
 import nbformat
 import pytest
 
-from platformlab import lessons
-from platformlab.generate import generate
+from platformlab_instructor import lessons
+from platformlab_instructor.generate import generate
 
 PRIVATE_REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -38,7 +38,7 @@ def test_check_names_a_drifted_lesson(tmp_path):
 
 def test_cli_check_exit_codes():
     """Does `platformlab generate --check` exit 0 when lessons/ is current?"""
-    done = subprocess.run([sys.executable, "-m", "platformlab", "generate", "--check"], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "platformlab_instructor", "generate", "--check"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "matches" in done.stdout
 
@@ -46,7 +46,7 @@ def test_cli_check_exit_codes():
 def test_every_lesson_has_a_source():
     """Is every notebook in lessons/ generated from one in solutions/, under the naming convention?"""
     sources = {lesson.filename for lesson in lessons.find()}
-    students = {path.name for path in lessons.LESSONS.glob("*.ipynb")}
+    students = {path.name for path in (lessons.root() / "lessons").glob("*.ipynb")}
     assert sources, "no lesson found in solutions/"
     assert students == sources
     assert all(lessons.LESSON_NAME.match(name) for name in students)
@@ -55,7 +55,7 @@ def test_every_lesson_has_a_source():
 @pytest.mark.parametrize("folder", ["solutions", "lessons"])
 def test_notebooks_are_committed_without_outputs(folder):
     """Are notebooks stored clean: no outputs, no execution counts?"""
-    for path in sorted((lessons.ROOT / folder).glob("*.ipynb")):
+    for path in sorted((lessons.root() / folder).glob("*.ipynb")):
         notebook = json.loads(path.read_text(encoding="utf-8"))
         dirty = [c.get("id") for c in notebook["cells"] if c["cell_type"] == "code" and (c["outputs"] or c["execution_count"])]
         assert not dirty, f"{folder}/{path.name} has outputs in cells {dirty}: clear them before committing"

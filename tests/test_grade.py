@@ -106,7 +106,7 @@ def test_command_succeeds_and_summarises(canvas):
 
 def test_nothing_disappears(canvas):
     """Is every file of the zip in grades.csv or skipped.csv, once, with one row per student and lesson?"""
-    from platformlab.grading.intake import clean_name
+    from platformlab_instructor.grading.intake import clean_name
 
     grades = read_csv(canvas["out"] / "grades.csv")
     skipped = read_csv(canvas["out"] / "skipped.csv")

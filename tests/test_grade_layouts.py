@@ -16,7 +16,7 @@ import nbformat
 from grading import classroom as cr
 from grading.classroom import SRC, read_csv, run_grade
 
-from platformlab.grading import intake
+from platformlab_instructor.grading import intake
 
 
 def test_lms_file_names_are_understood():
@@ -88,7 +88,7 @@ def test_killed_run_resumes_without_grading_twice(tmp_path):
     out = tmp_path / "out"
     journal = out / ".work" / "journal.jsonl"
     env = dict(os.environ, PYTHONPATH=str(SRC), PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
-    process = subprocess.Popen([sys.executable, "-m", "platformlab", "grade", str(archive), "--out", str(out), "--jobs", "1"],
+    process = subprocess.Popen([sys.executable, "-m", "platformlab_instructor", "grade", str(archive), "--out", str(out), "--jobs", "1"],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         while not (journal.exists() and len(journal.read_text().splitlines()) >= 2):

@@ -89,7 +89,7 @@ def test_written_answers_await_manual_grading(stem, graded):
 
 def test_wrong_answer_fixtures_name_answer_cells(stem):
     """Does every answer fixture replace a real solution cell of the lesson?"""
-    from platformlab.lessons import get
+    from platformlab_instructor.lessons import get
 
     notebook = nbformat.read(get(stem).solution, as_version=4)
     answer_cells = {grade_id(c) for c in notebook.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")}

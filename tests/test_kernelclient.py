@@ -1,4 +1,4 @@
-"""Does the kernel client (:mod:`platformlab.kernelclient`) read a reply whose wake-up was lost?"""
+"""Does the kernel client (:mod:`platformlab_instructor.kernelclient`) read a reply whose wake-up was lost?"""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.session import Session
 from nbgrader.preprocessors import Execute
 
-from platformlab import lessons
-from platformlab.course import Course
-from platformlab.grading.sandbox import BoundedExecute
-from platformlab.grading.worker import GradingCourse
-from platformlab.kernelclient import POLL_SLICE, WatchfulChannel, WatchfulKernelClient
+from platformlab_instructor import lessons
+from platformlab_instructor.course import Course
+from platformlab_instructor.grading.sandbox import BoundedExecute
+from platformlab_instructor.grading.worker import GradingCourse
+from platformlab_instructor.kernelclient import POLL_SLICE, WatchfulChannel, WatchfulKernelClient
 
 #: Far longer than one poll slice; a channel that has not answered by then never will.
 PATIENCE = 40 * POLL_SLICE

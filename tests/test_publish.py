@@ -12,12 +12,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from platformlab import lessons
-from platformlab.cli import main
-from platformlab.publish import CONTENTS, PublishError, binder_url, leaks, publish, secret_lines
+from platformlab_instructor import lessons
+from platformlab_instructor.cli import main
+from platformlab_instructor.publish import CONTENTS, PublishError, binder_url, leaks, publish, secret_lines
 
 REPO = "example-org/platformlab-student"
-ROOT = lessons.ROOT
+ROOT = lessons.root()
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +205,8 @@ def test_readme_launches_lesson_01_and_explains_the_student_path(published):
 
 
 def test_pyproject_declares_only_what_the_copy_has(published):
-    """Does the copy's pyproject.toml keep the package's dependencies and entry point, and drop the test extras
-    and test settings whose files are not published?"""
+    """Does the copy's pyproject.toml keep the runtime's dependencies, and drop the instructor's command, the
+    test extras and test settings whose files are not published?"""
     student = tomllib.loads((published / "pyproject.toml").read_text(encoding="utf-8"))
     instructor = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert "optional-dependencies" not in student["project"]
@@ -214,11 +214,9 @@ def test_pyproject_declares_only_what_the_copy_has(published):
     assert student["project"]["dependencies"] == instructor["project"]["dependencies"]
     assert student["build-system"] == instructor["build-system"]
     assert (published / student["project"]["readme"]).is_file()
-    for package in student["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]:
-        assert (published / package / "__init__.py").is_file()
-    for target in student["project"]["scripts"].values():
-        module = target.split(":")[0]
-        assert (published / "src" / Path(*module.split("."))).with_suffix(".py").is_file()
+    assert student["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["src/platformlab"]
+    assert (published / "src" / "platformlab" / "__init__.py").is_file()
+    assert "scripts" not in student["project"], "the instructor's command is not in the student copy"
 
 
 def test_cli_publish(tmp_path, capsys):

@@ -1,13 +1,18 @@
-"""platformlab: graded Jupyter lessons on the economics of digital platforms.
+"""platformlab: what the lessons import (the student runtime).
 
-The public API mirrors the command line (``platformlab --help``):
+- :func:`platformlab.data.load` loads a data set of the course by name;
+- :func:`platformlab.excerpts.show` shows an attributed quotation by id;
+- :mod:`platformlab.plots`, :mod:`platformlab.widgets` and :mod:`platformlab.simulate`
+  hold the figures' theme, the interactive models and the simulated data's generators.
 
-- :func:`platformlab.lessons.find` discovers the lessons by file name;
-- :func:`platformlab.generate.generate` makes ``lessons/`` from ``solutions/``;
-- :func:`platformlab.data.load` and :func:`platformlab.excerpts.show` are what
-  notebooks import.
-
-Importing the package has no side effects: no plotting style, no I/O.
+The instructor's tools (``platformlab generate``, ``grade``, ``publish``...) live in
+the separate package :mod:`platformlab_instructor`, which students never get.
+Importing this package has no side effects: no plotting style, no I/O.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("platformlab")
+except PackageNotFoundError:  # a student copy used without installing it
+    __version__ = "unknown"

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 
-from .lessons import DATA
-
-DESCRIPTOR = DATA / "datapackage.json"
+from .root import MARKER, course_root
 
 
-@lru_cache(maxsize=1)
+def folder() -> Path:
+    """The course's ``data/`` folder (see :mod:`platformlab.root` for how it is found)."""
+    return course_root() / MARKER.parent
+
+
 def package() -> dict:
     """The Frictionless data package descriptor, as a dict."""
-    return json.loads(DESCRIPTOR.read_text(encoding="utf-8"))
+    return _descriptor(folder() / MARKER.name)
+
+
+@lru_cache(maxsize=4)
+def _descriptor(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def resource(name: str) -> dict:
@@ -29,7 +37,7 @@ def resource(name: str) -> dict:
         if entry["name"] == name:
             return entry
     known = ", ".join(sorted(entry["name"] for entry in package()["resources"]))
-    raise KeyError(f"no data set {name!r} in {DESCRIPTOR.name}; known data sets: {known}")
+    raise KeyError(f"no data set {name!r} in {MARKER.name}; known data sets: {known}")
 
 
 def load(name: str) -> pd.DataFrame:
@@ -42,7 +50,7 @@ def load(name: str) -> pd.DataFrame:
     fields = entry["schema"]["fields"]
     dates = [field["name"] for field in fields if field["type"] in ("date", "datetime")]
     strings = {field["name"]: "string" for field in fields if field["type"] == "string"}
-    return pd.read_csv(DATA / entry["path"], dtype=strings, parse_dates=dates, keep_default_na=False, na_values=[""])
+    return pd.read_csv(folder() / entry["path"], dtype=strings, parse_dates=dates, keep_default_na=False, na_values=[""])
 
 
 def sources(name: str) -> pd.DataFrame:

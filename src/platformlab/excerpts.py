@@ -13,9 +13,10 @@ from functools import lru_cache
 
 import yaml
 
-from .lessons import DATA
+from . import data
 
-CATALOGUE = DATA / "excerpts.yaml"
+#: The catalogue's file name, in the course's data folder.
+CATALOGUE = "excerpts.yaml"
 FIELDS = ("id", "text", "author", "title", "publisher", "date", "url", "seed")
 
 
@@ -59,17 +60,21 @@ class Excerpt:
         )
 
 
-@lru_cache(maxsize=1)
 def catalogue() -> dict[str, Excerpt]:
     """Every excerpt in the catalogue, by id; a malformed entry is an error naming it."""
-    entries = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8")) or []
+    return _read(data.folder() / CATALOGUE)
+
+
+@lru_cache(maxsize=4)
+def _read(path) -> dict[str, Excerpt]:
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     found: dict[str, Excerpt] = {}
     for number, entry in enumerate(entries, start=1):
         missing = [name for name in FIELDS if not str(entry.get(name) or "").strip()]
         if missing:
-            raise ValueError(f"{CATALOGUE.name}: entry {number} ({entry.get('id', 'no id')}) lacks {', '.join(missing)}")
+            raise ValueError(f"{CATALOGUE}: entry {number} ({entry.get('id', 'no id')}) lacks {', '.join(missing)}")
         if entry["id"] in found:
-            raise ValueError(f"{CATALOGUE.name}: id {entry['id']!r} is used twice")
+            raise ValueError(f"{CATALOGUE}: id {entry['id']!r} is used twice")
         found[entry["id"]] = Excerpt(**{key: str(value) for key, value in entry.items()})
     return found
 
@@ -80,7 +85,7 @@ def get(excerpt_id: str) -> Excerpt:
         return catalogue()[excerpt_id]
     except KeyError:
         known = ", ".join(sorted(catalogue()))
-        raise KeyError(f"no excerpt {excerpt_id!r} in {CATALOGUE.name}; known ids: {known}") from None
+        raise KeyError(f"no excerpt {excerpt_id!r} in {CATALOGUE}; known ids: {known}") from None
 
 
 def show(excerpt_id: str) -> None:

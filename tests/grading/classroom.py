@@ -19,8 +19,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from platformlab import lessons
-from platformlab.grading.identify import grade_id
+from platformlab_instructor import lessons
+from platformlab_instructor.grading.identify import grade_id
 
 ANSWERS = Path(__file__).resolve().parents[1] / "answers"
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -30,7 +30,7 @@ def run_grade(*args, cwd=None) -> subprocess.CompletedProcess:
     """Run the real ``platformlab grade`` command (in a new process, as an instructor would)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")  # nbgrader runs `alembic`
-    return subprocess.run([sys.executable, "-m", "platformlab", "grade", *map(str, args)], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "platformlab_instructor", "grade", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True)
 
 

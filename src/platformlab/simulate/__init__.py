@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ..lessons import DATA
+from .. import data
 
 
 def names() -> list[str]:
@@ -30,4 +30,4 @@ def render(name: str) -> bytes:
 
 def write(name: str) -> None:
     """Regenerate ``data/NAME.csv`` from its generator."""
-    (DATA / f"{name}.csv").write_bytes(render(name))
+    (data.folder() / f"{name}.csv").write_bytes(render(name))

@@ -29,6 +29,15 @@ API only      0.012  0.07   150,000
 ============  =====  =====  =========
 
 48 months, seed 20230803 (the day the first Qwen model was released).
+
+What these parameters assume. They are the author's choices, not measurements,
+and they build in the answer the lesson asks about: the open family gets four
+times the market potential (600,000 against 150,000) and about twice the
+imitation coefficient (0.15 against 0.07), and a lower innovation coefficient.
+A fit to these data can only recover those assumptions; it cannot show that open
+weights raise m or q. Students can simulate other worlds with
+``generate(families={...})`` and the lesson's strategy explorer
+(``platformlab.widgets.diffusion.strategy_explorer``).
 """
 
 from __future__ import annotations
@@ -40,11 +49,16 @@ SEED = 20230803
 FAMILIES = {"open weights": (0.008, 0.15, 600_000), "API only": (0.012, 0.07, 150_000)}
 
 
-def generate(seed: int = SEED, months: int = 48, noise: float = 0.08) -> pd.DataFrame:
-    """Return one row per family and month: new and cumulative adopting developers."""
+def generate(seed: int = SEED, months: int = 48, noise: float = 0.08,
+             families: dict[str, tuple[float, float, float]] | None = None) -> pd.DataFrame:
+    """Return one row per family and month: new and cumulative adopting developers.
+
+    ``families`` maps a family name to its ``(p, q, m)``; by default ``FAMILIES``,
+    the parameters of ``data/developer_adoption.csv``.
+    """
     rng = np.random.default_rng(seed)
     frames = []
-    for family, (p, q, m) in FAMILIES.items():
+    for family, (p, q, m) in (FAMILIES if families is None else families).items():
         cumulative, new = 0, []
         for _ in range(months):
             expected = (p + q * cumulative / m) * (m - cumulative)

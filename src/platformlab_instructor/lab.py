@@ -6,13 +6,13 @@ import os
 import subprocess
 import sys
 
-from .lessons import LESSONS, find
+from .lessons import find, root
 
 
 def command(port: int | None = None, open_browser: bool = True, extra: list[str] | None = None) -> list[str]:
     """The ``jupyter lab`` command line that serves ``lessons/``, opening the first lesson."""
-    args = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={LESSONS}"]
-    first = find(LESSONS)
+    args = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root() / 'lessons'}"]
+    first = find(root() / "lessons")
     if first:
         args.append(f"--LabApp.default_url=/lab/tree/{first[0].filename}")
     if port is not None:

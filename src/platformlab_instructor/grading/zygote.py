@@ -5,7 +5,7 @@ than running most lesson notebooks. The zygote imports them once; each kernel is
 then a ``fork`` of it, a fresh copy that has run no student code, so submissions
 still never share a kernel.
 
-How: ``python -m platformlab.grading.zygote SOCKET MODULE...`` imports the modules and
+How: ``python -m platformlab_instructor.grading.zygote SOCKET MODULE...`` imports the modules and
 listens on a Unix socket. The kernel command (:mod:`.sandbox`) connects, sends the
 kernel's arguments, working folder, environment and memory limit, and gets back the
 pid of a forked child that runs ipykernel exactly as ``python -m ipykernel_launcher``

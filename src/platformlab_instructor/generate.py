@@ -24,10 +24,10 @@ def generate(check: bool = False, target: Path | None = None, stems: list[str] |
     ``target`` defaults to ``lessons/``; ``stems`` limits the work to those lessons.
     """
     found = [catalogue.get(stem) for stem in stems] if stems else catalogue.find()
-    target = target or catalogue.LESSONS
+    target = target or catalogue.root() / "lessons"
     differing = []
     with tempfile.TemporaryDirectory(prefix="platformlab-generate-") as tmp:
-        course = Course(Path(tmp), found)
+        course = Course(Path(tmp), {lesson.stem: lesson.solution for lesson in found})
         for lesson in found:
             made = course.generate(lesson.stem)
             current = target / lesson.filename

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..course import Course
-from ..lessons import Lesson
 from . import identify
 
 #: The student id used inside a worker's scratch course (the real one never needs to be a path there).
@@ -50,17 +49,13 @@ def kernel_environment(environ=None) -> dict:
     return environ
 
 
-def as_lessons(stems) -> list[Lesson]:
-    return [Lesson(int(stem[:2]) if stem[:2].isdigit() else 0, stem) for stem in stems]
-
-
 class GradingCourse(Course):
     """An nbgrader course whose autograder runs a bounded kernel in a scratch folder,
     and whose feedback hides the hidden tests."""
 
     def __init__(self, root: Path, sources: dict[str, Path], timeout: int = 60, memory: int = 2048, scratch: str = "",
                  zygote: str = ""):
-        super().__init__(root, as_lessons(sources), timeout=timeout, sources=sources)
+        super().__init__(root, sources, timeout=timeout)
         self.memory = memory
         self.scratch = scratch
         self.zygote = zygote
@@ -70,7 +65,7 @@ class GradingCourse(Course):
         """The course already at ``root`` (sources in place): nothing is copied or generated."""
         course = cls.__new__(cls)
         course.root, course.timeout, course.memory, course.scratch, course.zygote = Path(root), timeout, 0, "", ""
-        course.lessons = {lesson.stem: lesson for lesson in as_lessons(stems)}
+        course.stems = list(stems)
         return course
 
     def config(self):

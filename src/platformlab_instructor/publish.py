@@ -5,17 +5,18 @@ fixtures, so it is never what students launch. :func:`publish` writes a copy
 with only what a student needs:
 
 - ``lessons/`` (the student notebooks nbgrader generated), ``data/``, the
-  package (``src/platformlab``) and ``binder/`` (pinned requirements,
+  student runtime (``src/platformlab``, never the instructor's tools in
+  ``src/platformlab_instructor``) and ``binder/`` (pinned requirements,
   ``runtime.txt``, ``postBuild``);
-- a ``pyproject.toml`` that declares only what is there (no test extras, no
-  test configuration);
+- a ``pyproject.toml`` that declares only what is there (the runtime package; no
+  instructor command, no test extras, no test configuration);
 - a student ``README.md`` (Binder badge, running locally, checking work,
   downloading and submitting) and the licence.
 
 :func:`leaks` scans a published copy for anything that must not reach a
 student: nbgrader's solution, hidden-test and mark-scheme markers, any line that
 occurs only in solution code, hidden tests or model answers of ``solutions/``,
-any line of a wrong-answer fixture, and files that are not part of the copy.
+any line of an answer fixture or a teaching note, and files that are not part of the copy.
 :func:`publish` refuses to finish when it finds one. It does not run git: commit
 and push the copy yourself.
 """
@@ -35,6 +36,7 @@ from pathlib import Path
 import yaml
 
 from . import lessons as catalogue
+from .errors import PlatformlabError
 
 #: What a published copy holds at its top level; anything else there is refused.
 CONTENTS = ("README.md", "LICENSE", "pyproject.toml", ".gitignore", "binder", "data", "lessons", "src")
@@ -52,7 +54,7 @@ _REGION = re.compile(r"(?:#{3}|={3})\s*(BEGIN|END)\s+(SOLUTION|HIDDEN\s+TESTS|MA
 _GITHUB = re.compile(r"github\.com[:/](?P<repo>[\w.-]+/[\w.-]+?)(?:\.git)?/?$")
 
 
-class PublishError(RuntimeError):
+class PublishError(PlatformlabError):
     """The copy cannot be published as asked; the message says why."""
 
 
@@ -88,7 +90,7 @@ def github_repo(folder: Path) -> str | None:
     return match["repo"] if match else None
 
 
-def publish(dest: Path, repo: str | None = None, ref: str = "HEAD", root: Path = catalogue.ROOT) -> list[Path]:
+def publish(dest: Path, repo: str | None = None, ref: str = "HEAD", root: Path | None = None) -> list[Path]:
     """Write the student-only copy of the course at ``root`` to ``dest``; return the files written.
 
     ``repo`` (``owner/name``) is the public GitHub repository the Binder badge
@@ -98,7 +100,7 @@ def publish(dest: Path, repo: str | None = None, ref: str = "HEAD", root: Path =
     and scanned beside ``dest`` first, so a leak leaves ``dest`` untouched.
     Does not regenerate ``lessons/`` (``platformlab generate`` does) and runs no git.
     """
-    root, dest = Path(root).resolve(), Path(dest).resolve()
+    root, dest = Path(root or catalogue.root()).resolve(), Path(dest).resolve()
     if dest == root or root.is_relative_to(dest):
         raise PublishError(f"{dest} holds the instructor's repository; publish to another folder")
     repo = repo or github_repo(dest)
@@ -187,10 +189,9 @@ def student_pyproject(path: Path) -> str:
     """The instructor's ``pyproject.toml`` less what the student copy lacks: test
     extras (the tests are not published) and tool settings other than the build's."""
     config = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    project = {key: value for key, value in config["project"].items() if key != "optional-dependencies"}
-    tables = {"build-system": config["build-system"], "project": project}
-    if "hatch" in config.get("tool", {}):
-        tables["tool"] = {"hatch": config["tool"]["hatch"]}
+    project = {key: value for key, value in config["project"].items() if key not in ("optional-dependencies", "scripts")}
+    tables = {"build-system": config["build-system"], "project": project,
+              "tool": {"hatch": {"build": {"targets": {"wheel": {"packages": ["src/platformlab"]}}}}}}
     head = "# The student copy of platformlab, written by `platformlab publish`: edit the course's own repository instead.\n"
     return head + _toml(tables)
 
@@ -263,10 +264,11 @@ def _significant(line: str) -> bool:
             and not re.match(r"(?:import\s|from\s+\S+\s+import\s|#)", text))
 
 
-def secret_lines(root: Path = catalogue.ROOT) -> dict[str, str]:
+def secret_lines(root: Path | None = None) -> dict[str, str]:
     """Every significant line that a student must not see, with where it comes from:
     lines only in solution code, hidden tests or model answers of ``solutions/``,
-    and lines of the wrong-answer fixtures, less any line the lessons show anyway."""
+    and lines of the answer fixtures and teaching notes, less any line the lessons show anyway."""
+    root = Path(root or catalogue.root())
     hidden: dict[str, str] = {}
     shown: set[str] = set()
     for notebook in sorted((Path(root) / "solutions").glob("*.ipynb")):
@@ -279,6 +281,9 @@ def secret_lines(root: Path = catalogue.ROOT) -> dict[str, str]:
         for entry in yaml.safe_load(fixture.read_text(encoding="utf-8")) or []:
             for line in str(entry.get("source", "")).splitlines():
                 hidden.setdefault(line.strip(), f"answer-fixture line of tests/answers/{fixture.name}")
+    for note in sorted((root / "instructor").glob("*.md")):
+        for line in note.read_text(encoding="utf-8").splitlines():
+            hidden.setdefault(line.strip(), f"teaching-note line of instructor/{note.name}")
     shown_text = "\n".join(shown)  # what a student reads anyway, also inside longer lines
     return {line: why for line, why in hidden.items()
             if _significant(line) and line not in shown and not (len(line) >= LONG and line in shown_text)}
@@ -302,10 +307,10 @@ def _texts(path: Path):
         yield from ((f"line {number}", line) for number, line in enumerate(text.splitlines(), start=1))
 
 
-def leaks(dest: Path, root: Path = catalogue.ROOT) -> list[Leak]:
+def leaks(dest: Path, root: Path | None = None) -> list[Leak]:
     """Everything in the published copy ``dest`` that must not reach a student (empty: none)."""
     dest = Path(dest)
-    secrets = secret_lines(root)
+    secrets = secret_lines(root or catalogue.root())
     long_secrets = [line for line in secrets if len(line) >= LONG]
     found = []
     for path in sorted(dest.rglob("*")):

@@ -2,7 +2,7 @@
 
 Three small pieces, so that nbgrader's own ``Execute`` step does the running:
 
-- ``python -m platformlab.grading.sandbox --memory MB [--zygote SOCKET] -- KERNEL-ARGV``
+- ``python -m platformlab_instructor.grading.sandbox --memory MB [--zygote SOCKET] -- KERNEL-ARGV``
   caps the kernel's address space (``RLIMIT_AS``) and then ``exec``s the ordinary
   kernel command, or has a preloaded zygote fork the kernel (:mod:`.zygote`); the
   cap is inherited by anything the kernel starts. A cell that asks for more memory
@@ -34,7 +34,7 @@ KERNEL_DIED, KERNEL_STUCK = "KernelDied", "KernelStuck"
 
 
 def _limit_and_exec(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m platformlab.grading.sandbox")
+    parser = argparse.ArgumentParser(prog="python -m platformlab_instructor.grading.sandbox")
     parser.add_argument("--memory", type=int, default=0, help="address-space limit in MiB (0: none)")
     parser.add_argument("--zygote", default="", help="socket of a zygote to fork the kernel from (see .zygote)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
@@ -92,7 +92,7 @@ def _kernel_classes():
     from nbgrader.preprocessors import Execute
 
     class BoundedKernelManager(AsyncKernelManager):
-        """A kernel manager that starts the kernel under :mod:`platformlab.grading.sandbox`."""
+        """A kernel manager that starts the kernel under :mod:`platformlab_instructor.grading.sandbox`."""
 
         memory_limit = Integer(2048, help="address-space limit of the kernel, MiB (0: none)").tag(config=True)
         zygote = Unicode("", help="socket of a running zygote to fork kernels from ('' : start them afresh)").tag(config=True)
@@ -100,7 +100,7 @@ def _kernel_classes():
         def format_kernel_cmd(self, extra_arguments=None):
             command = super().format_kernel_cmd(extra_arguments)
             zygote = self.zygote if command and _same_python(command[0]) else ""
-            return [sys.executable, "-m", "platformlab.grading.sandbox", "--memory", str(self.memory_limit),
+            return [sys.executable, "-m", "platformlab_instructor.grading.sandbox", "--memory", str(self.memory_limit),
                     "--zygote", zygote, "--", *command]
 
     class BoundedExecute(Execute):

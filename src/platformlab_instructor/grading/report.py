@@ -1,7 +1,7 @@
 """The tables and figure an instructor takes away, read from the gradebook and the journal.
 
 Scores come from nbgrader's gradebook, so that manual grades given in formgrader
-show up when the tables are exported again (:func:`platformlab.grading.export`).
+show up when the tables are exported again (:func:`platformlab_instructor.grading.export`).
 Statuses, messages and file names come from the journal and the intake manifest.
 """
 

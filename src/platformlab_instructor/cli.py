@@ -1,10 +1,18 @@
-"""The ``platformlab`` command: a thin layer over the package's Python API."""
+"""The ``platformlab`` command: a thin layer over the instructor's Python API.
+
+Exit codes: 0 done; 1 a failure the message explains (:class:`.errors.PlatformlabError`);
+2 a usage error (argparse). Anything else is a bug and shows its traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from pathlib import Path
+
+from .errors import PlatformlabError
 
 
 def _lab(args: argparse.Namespace) -> int:
@@ -16,10 +24,11 @@ def _lab(args: argparse.Namespace) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from .generate import generate
-    from .lessons import ROOT
+    from .lessons import root
 
     differing = generate(check=args.check, stems=args.lessons)
-    names = [str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path) for path in differing]
+    here = root()
+    names = [str(path.relative_to(here)) if path.is_relative_to(here) else str(path) for path in differing]
     if args.check:
         if names:
             print("lessons/ is out of date with solutions/; run `platformlab generate`:", file=sys.stderr)
@@ -29,7 +38,7 @@ def _generate(args: argparse.Namespace) -> int:
         print("lessons/ matches what solutions/ generates.")
         return 0
     for name in names:
-        print(f"wrote {name}" if (ROOT / name).exists() else f"stale (no source): {name}")
+        print(f"wrote {name}" if (here / name).exists() else f"stale (no source): {name}")
     if not names:
         print("lessons/ was already up to date.")
     return 0
@@ -49,34 +58,36 @@ def _publish(args: argparse.Namespace) -> int:
     from .publish import publish
 
     if not args.skip_check and generate(check=True):
-        print("platformlab publish: lessons/ is out of date with solutions/; run `platformlab generate` first", file=sys.stderr)
-        return 1
+        raise PlatformlabError("lessons/ is out of date with solutions/; run `platformlab generate` first")
     written = publish(args.dest, repo=args.repo, ref=args.ref)
     print(f"wrote the student copy to {args.dest} ({len(written)} files); no leaks found. Commit and push it yourself.")
     return 0
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from .grading import GradingError, export, grade
+    from .grading.pipeline import export, grade
 
-    try:
-        if args.export_only:
-            summary = export(args.out)
-        elif args.submissions is None:
-            print("platformlab grade: give SUBMISSIONS (a zip or a folder), or --export-only", file=sys.stderr)
-            return 2
-        else:
-            summary = grade(args.submissions, out=args.out, jobs=args.jobs, timeout=args.timeout, force=args.force,
-                            roster=args.roster, memory=args.memory, fork=not args.no_fork)
-    except GradingError as error:
-        print(f"platformlab grade: {error}", file=sys.stderr)
-        return 2
+    if args.export_only:
+        summary = export(args.out)
+    elif args.submissions is None:
+        args.parser.error("give SUBMISSIONS (a zip or a folder), or --export-only")
+    else:
+        summary = grade(args.submissions, out=args.out, jobs=args.jobs, timeout=args.timeout, force=args.force,
+                        roster=args.roster, memory=args.memory, fork=not args.no_fork)
     print(summary.text())
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="platformlab", description=__doc__.splitlines()[0] + " Run a verb with --help for more.")
+    from platformlab import __version__
+    from platformlab.root import ENV
+
+    top = argparse.ArgumentParser(prog="platformlab", description="The instructor's tools for the platformlab course. "
+                                  "Run a verb with --help for more.")
+    top.add_argument("--version", action="version", version=f"platformlab {__version__}")
+    top.add_argument("-v", "--verbose", action="count", default=0, help="say what happens (-vv: nbgrader's and kernels' logs too)")
+    top.add_argument("--root", type=Path, help=f"the course folder, with solutions/, lessons/ and data/ (default: ${ENV}, "
+                     "else the working directory or a parent of it)")
     verbs = top.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     lab = verbs.add_parser("lab", help="start JupyterLab on the student lessons", description="Start JupyterLab on lessons/. "
@@ -123,17 +134,32 @@ def parser() -> argparse.ArgumentParser:
                        help="start every kernel afresh instead of forking one that has the lessons' libraries imported")
     grade.add_argument("--export-only", action="store_true",
                        help="grade nothing: write the tables and feedback again from the gradebook (after manual grading)")
-    grade.set_defaults(run=_grade)
+    grade.set_defaults(run=_grade, parser=grade)
     return top
 
 
+def _log_to_stderr(verbose: int) -> None:
+    """Warnings by default; with -v our own modules' story (fallbacks, phases); with -vv the
+    libraries' too (nbgrader, traitlets, the kernels)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if verbose < 2:
+        handler.addFilter(lambda record: record.name.startswith("platformlab") or record.levelno >= logging.WARNING)
+    logging.basicConfig(handlers=[handler], level=logging.DEBUG if verbose else logging.WARNING, force=True)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from platformlab.root import ENV, CourseNotFound
+
     args = parser().parse_args(argv)
+    _log_to_stderr(args.verbose)
+    if args.root:
+        os.environ[ENV] = str(args.root.resolve())  # seen by everything this command starts, kernels included
     try:
         return args.run(args)
-    except (KeyError, ValueError, RuntimeError) as error:
-        print(f"platformlab {args.verb}: {error.args[0] if error.args else error}", file=sys.stderr)
-        return 2
+    except (PlatformlabError, CourseNotFound) as error:
+        print(f"platformlab {args.verb}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -16,7 +16,12 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from .lessons import Lesson
+from .errors import PlatformlabError
+
+
+
+class NbgraderFailed(PlatformlabError):
+    """An nbgrader step reported failure; the message carries its log."""
 
 
 @dataclass(frozen=True)
@@ -39,21 +44,18 @@ def _ensure_tools_on_path() -> None:
 
 
 class Course:
-    """An nbgrader course rooted at ``root`` whose source is the given lessons.
+    """An nbgrader course rooted at ``root`` whose lessons are ``sources``: each lesson's
+    stem (the nbgrader assignment id) and its source notebook, copied into the course."""
 
-    ``sources`` maps a lesson's stem to the source notebook to use instead of
-    ``solutions/<stem>.ipynb`` (e.g. a notebook built in a temporary folder).
-    """
-
-    def __init__(self, root: Path, lessons: list[Lesson], timeout: int = 60, sources: dict[str, Path] | None = None):
+    def __init__(self, root: Path, sources: dict[str, Path], timeout: int = 60):
         self.root = Path(root)
-        self.lessons = {lesson.stem: lesson for lesson in lessons}
+        self.stems = list(sources)
         self.timeout = timeout
-        sources = sources or {}
-        for lesson in lessons:
-            target = self.root / "source" / lesson.stem / lesson.filename
+        for stem, source in sources.items():
+            target = self.root / "source" / stem / f"{stem}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(sources.get(lesson.stem, lesson.solution), target)
+            shutil.copyfile(source, target)
+        (self.root / "exchange").mkdir(parents=True, exist_ok=True)  # nbgrader's API insists on one
         _ensure_tools_on_path()
 
     @property
@@ -63,10 +65,10 @@ class Course:
     def config(self) -> Config:
         config = Config()
         config.CourseDirectory.root = str(self.root)
-        config.CourseDirectory.db_assignments = [{"name": stem} for stem in self.lessons]
+        config.Exchange.root = str(self.root / "exchange")  # nbgrader checks it; the course exchanges nothing
         config.CourseDirectory.db_url = self.gradebook_url
         config.Execute.timeout = self.timeout
-        config.AsyncKernelManager.client_class = "platformlab.kernelclient.WatchfulKernelClient"  # see that module
+        config.AsyncKernelManager.client_class = "platformlab_instructor.kernelclient.WatchfulKernelClient"  # see that module
         config.Application.log_level = "WARN"
         return config
 
@@ -79,12 +81,12 @@ class Course:
         """Run nbgrader's generate step for one lesson; return the student notebook it wrote."""
         result = self.api().generate_assignment(stem, force=True)
         if not result["success"]:
-            raise RuntimeError(f"nbgrader could not generate {stem}:\n{result.get('log', '')}{result.get('error', '')}")
-        return self.root / "release" / stem / self.lessons[stem].filename
+            raise NbgraderFailed(f"nbgrader could not generate {stem}:\n{result.get('log', '')}{result.get('error', '')}")
+        return self.root / "release" / stem / f"{stem}.ipynb"
 
     def submit(self, student: str, stem: str, notebook: Path) -> Path:
         """Place ``notebook`` as ``student``'s submission of lesson ``stem``."""
-        target = self.root / "submitted" / student / stem / self.lessons[stem].filename
+        target = self.root / "submitted" / student / stem / f"{stem}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(notebook, target)
         return target
@@ -93,15 +95,15 @@ class Course:
         """Autograde one submission with nbgrader; return the autograded notebook."""
         result = self.api().autograde(stem, student, force=True, create=True)
         if not result["success"]:
-            raise RuntimeError(f"nbgrader could not autograde {student}/{stem}:\n{result.get('log', '')}{result.get('error', '')}")
-        return self.root / "autograded" / student / stem / self.lessons[stem].filename
+            raise NbgraderFailed(f"nbgrader could not autograde {student}/{stem}:\n{result.get('log', '')}{result.get('error', '')}")
+        return self.root / "autograded" / student / stem / f"{stem}.ipynb"
 
     def grades(self, stem: str, student: str) -> dict[str, CellGrade]:
         """The per-cell grades of a submission, read from the gradebook."""
         from nbgrader.api import Gradebook
 
         with Gradebook(self.gradebook_url) as gradebook:
-            submission = gradebook.find_submission_notebook(self.lessons[stem].stem, stem, student)
+            submission = gradebook.find_submission_notebook(stem, stem, student)
             return {
                 grade.name: CellGrade(
                     grade.name,

@@ -141,7 +141,7 @@ class Zygote:
         self.path = ""
         try:
             modules = preload_list(notebooks)
-            self.process = subprocess.Popen([sys.executable, "-m", "platformlab.grading.zygote",
+            self.process = subprocess.Popen([sys.executable, "-m", "platformlab_instructor.grading.zygote",
                                              os.path.join(self.folder, "s"), *modules], env=environ,
                                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             if self.process.stdout.readline().strip() == "ready":

@@ -32,10 +32,11 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from .. import lessons as catalogue_of_lessons
+from ..errors import PlatformlabError
 from . import identify, intake, report, runner, worker
 
 
-class GradingError(RuntimeError):
+class GradingError(PlatformlabError):
     """Grading itself could not run (no lessons, unreadable input, nbgrader failing)."""
 
 
@@ -63,7 +64,7 @@ def _sources(sources: dict[str, Path] | None) -> dict[str, Path]:
         return {stem: Path(path) for stem, path in sources.items()}
     found = catalogue_of_lessons.find()
     if not found:
-        raise GradingError(f"no lessons to grade against: no NN-slug.ipynb in {catalogue_of_lessons.SOLUTIONS}")
+        raise GradingError(f"no lessons to grade against: no NN-slug.ipynb in {catalogue_of_lessons.root() / 'solutions'}")
     return {lesson.stem: lesson.solution for lesson in found}
 
 
@@ -71,8 +72,7 @@ def _course(out: Path, sources: dict[str, Path], timeout: int, memory: int, gene
     course = worker.GradingCourse(out / "course", sources, timeout=timeout, memory=memory)
     (out / "course" / "nbgrader_config.py").write_text(
         "# Written by platformlab grade: run `nbgrader formgrader` here to grade the written answers.\n"
-        "c = get_config()  # noqa\n"
-        f"c.CourseDirectory.db_assignments = {[{'name': stem} for stem in sources]!r}\n", encoding="utf-8")
+        "c = get_config()  # noqa\n", encoding="utf-8")
     if generate:
         # nbgrader's generate step is skipped for a lesson whose source is byte for byte what
         # the last run generated from (a re-run after a crash, or --export-only)
