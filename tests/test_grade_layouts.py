@@ -72,9 +72,9 @@ def test_moodle_zip_with_roster_and_folders(tmp_path):
 
 
 def test_missing_input_is_a_clear_error(tmp_path):
-    """Does grading a path that does not exist exit non-zero with a one-line message?"""
+    """Does grading a path that does not exist exit 1 (a failure, not a usage error) with a one-line message?"""
     result = run_grade(tmp_path / "nope.zip", "--out", tmp_path / "out")
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
 
 

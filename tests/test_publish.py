@@ -225,5 +225,5 @@ def test_cli_publish(tmp_path, capsys):
     assert main(["publish", str(tmp_path / "copy"), "--repo", REPO]) == 0
     assert "no leaks found" in capsys.readouterr().out
     assert leaks(tmp_path / "copy") == []
-    assert main(["publish", str(tmp_path / "other"), "--skip-check"]) == 2
+    assert main(["publish", str(tmp_path / "other"), "--skip-check"]) == 1
     assert "OWNER/NAME" in capsys.readouterr().err

@@ -277,6 +277,8 @@ def secret_lines(root: Path | None = None) -> dict[str, str]:
             shown.update(line.strip() for line in visible)
             for line in secret:
                 hidden.setdefault(line.strip(), f"solution-only line of solutions/{notebook.name}")
+    for module in sorted((root / "src" / "platformlab").rglob("*.py")):  # the runtime is published anyway
+        shown.update(line.strip() for line in module.read_text(encoding="utf-8").splitlines())
     for fixture in sorted((Path(root) / "tests" / "answers").glob("*.yaml")):
         for entry in yaml.safe_load(fixture.read_text(encoding="utf-8")) or []:
             for line in str(entry.get("source", "")).splitlines():
