@@ -15,7 +15,7 @@ from nbgrader.preprocessors import Execute
 
 from platformlab_instructor import lessons
 from platformlab_instructor.course import Course
-from platformlab_instructor.grading.sandbox import BoundedExecute
+from platformlab_instructor.grading.kernels import BoundedExecute
 from platformlab_instructor.grading.worker import GradingCourse
 from platformlab_instructor.kernelclient import POLL_SLICE, WatchfulChannel, WatchfulKernelClient
 

@@ -2,7 +2,7 @@
 
 The steps, each in its own module: unpack and name the files (:mod:`.intake`),
 tell each notebook's lesson (:mod:`.identify`), keep the latest submission per
-student and lesson, grade in parallel with nbgrader (:mod:`.runner`,
+student and lesson, grade in parallel with nbgrader (:mod:`.pool`,
 :mod:`.worker`), write everything into one nbgrader course and gradebook, and
 export the tables (:mod:`.report`).
 
@@ -24,6 +24,7 @@ Output folder (default ``grades/``)::
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections import Counter
@@ -32,8 +33,14 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from .. import lessons as catalogue_of_lessons
+from ..course import NbgraderFailed
 from ..errors import PlatformlabError
-from . import identify, intake, report, runner, worker
+from .progress import Progress
+from .records import Journal, Manifest, Record, Result, Skipped, Submission, Task, sha256
+from .zygote import Zygote
+from . import identify, intake, pool, report, worker
+
+log = logging.getLogger(__name__)
 
 
 class GradingError(PlatformlabError):
@@ -79,7 +86,7 @@ def _course(out: Path, sources: dict[str, Path], timeout: int, memory: int, gene
         stamp_file = out / ".work" / "generated.json"
         stamps = json.loads(stamp_file.read_text(encoding="utf-8")) if stamp_file.exists() else {}
         for stem, source in sources.items():
-            digest = runner.sha256(Path(source))
+            digest = sha256(Path(source))
             release = out / "course" / "release" / stem / f"{stem}.ipynb"
             if stamps.get(stem) != digest or not release.exists() or not (out / "course" / "gradebook.db").exists():
                 stamps.pop(stem, None)
@@ -122,7 +129,7 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
     worker.quiet()
     try:
         course = _course(out, sources, timeout, memory)
-    except RuntimeError as error:
+    except NbgraderFailed as error:
         lines = [line for line in str(error).splitlines() if line.strip()]
         raise GradingError(f"nbgrader could not set up the course in {out / 'course'}: {lines[-1] if lines else error}") from None
     releases = {stem: out / "course" / "release" / stem / f"{stem}.ipynb" for stem in sources}
@@ -140,31 +147,32 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
     intake.assign_students(entries, intake.read_roster(Path(roster)) if roster else None)
     rows, skipped = _choose(entries, catalogue)
 
-    journal = runner.Journal(work / "journal.jsonl")
+    journal = Journal(work / "journal.jsonl")
     done = journal.finished()
     tasks, summary = [], Summary(out)
     for row in rows:
-        if row["key"] in done and not force:
+        if row.key in done and not force:
             summary.reused += 1
-        elif row.pop("invalid", None):
-            _finish(journal, course, out, row, {"key": row["key"], "status": "invalid", "message": row["message"]})
+        elif row.invalid:
+            _finish(journal, course, out, row, Result(row.key, "invalid", row.message))
         else:
-            tasks.append({"key": row["key"], "lesson": row["lesson"], "path": row["path"],
-                          "staging": str(work / "staging" / row["key"])})
-    _write_manifest(work, rows, skipped)
+            tasks.append(Task(row.key, row.lesson, row.path, str(work / "staging" / row.key)))
+    Manifest(work / "manifest.json").write(rows, skipped)
+    log.info("%d submissions, %d to grade now, %d already graded, %d files skipped",
+             len(rows), len(tasks), summary.reused, len(skipped))
 
-    zygote = runner.Zygote(list(sources.values()), worker.kernel_environment()) if tasks and fork else None
+    zygote = Zygote(list(sources.values()), worker.kernel_environment()) if tasks and fork else None
     settings = worker.Settings(str(template), {stem: str(path) for stem, path in releases.items()}, timeout, memory,
                                zygote.path if zygote else "")
-    by_key = {row["key"]: row for row in rows}
-    bar = runner.Progress(len(tasks), enabled=progress)
+    by_key = {row.key: row for row in rows}
+    bar = Progress(len(tasks), enabled=progress)
     cpus = jobs or os.cpu_count() or 1
     scratch = work / "workers"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
     try:
-        runner.run(tasks, settings, scratch, cpus,
-                   lambda task, result: _finish(journal, course, out, by_key[task["key"]], result), bar)
+        pool.run(tasks, settings, scratch, cpus,
+                 lambda task, result: _finish(journal, course, out, by_key[task.key], result), bar)
     finally:
         if zygote:
             zygote.close()
@@ -174,97 +182,86 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
     return _export(out, sources, summary, rows, skipped)
 
 
-def _choose(entries: list[intake.Entry], catalogue: identify.Catalogue) -> tuple[list[dict], list[dict]]:
+def _choose(entries: list[intake.Entry], catalogue: identify.Catalogue) -> tuple[list[Submission], list[Skipped]]:
     """Identify each notebook's lesson and keep the latest one per student and lesson."""
     candidates, skipped = [], []
     for entry in entries:
         if entry.reason:
-            skipped.append({"source_file": entry.source, "student_id": entry.student, "lesson": "", "reason": entry.reason})
+            skipped.append(Skipped(entry.source, entry.student, "", entry.reason))
             continue
         suffix = PurePosixPath(entry.source).suffix.lower()
         if suffix != ".ipynb":
-            skipped.append({"source_file": entry.source, "student_id": entry.student, "lesson": "",
-                            "reason": f"not a notebook ({suffix or 'no extension'})"})
+            skipped.append(Skipped(entry.source, entry.student, "", f"not a notebook ({suffix or 'no extension'})"))
             continue
-        row = {"student": entry.student, "source_file": entry.source, "path": str(entry.path), "time": entry.time,
-               "late": bool(entry.lms.get("late")), "name": entry.lms.get("name", ""),
-               "canvas_id": entry.lms.get("canvas_id", ""), "login": entry.lms.get("login", "")}
+        row = Submission(entry.student, "", entry.source, str(entry.path), entry.time, bool(entry.lms.get("late")),
+                         entry.lms.get("name", ""), entry.lms.get("canvas_id", ""), entry.lms.get("login", ""))
         try:
             notebook = identify.read(entry.path)
         except identify.NotANotebook as error:
             stem = catalogue.guess_from_name(entry.source)
             if stem is None:
-                skipped.append({"source_file": entry.source, "student_id": entry.student, "lesson": "",
-                                "reason": f"invalid: {error}; the file name does not say which lesson"})
+                skipped.append(Skipped(entry.source, entry.student, "", f"invalid: {error}; the file name does not say which lesson"))
                 continue
-            row.update(lesson=stem, invalid=True, message=f"{error} (lesson told from the file name)")
+            row.lesson, row.invalid, row.message = stem, True, f"{error} (lesson told from the file name)"
         else:
             stem, why = catalogue.identify(notebook)
             if stem is None:
-                skipped.append({"source_file": entry.source, "student_id": entry.student, "lesson": "", "reason": why})
+                skipped.append(Skipped(entry.source, entry.student, "", why))
                 continue
-            row["lesson"] = stem
+            row.lesson = stem
         candidates.append(row)
-    latest: dict[tuple, dict] = {}
-    for row in sorted(candidates, key=lambda r: (r["time"], r["source_file"])):
-        earlier = latest.get((row["student"], row["lesson"]))
+    latest: dict[tuple, Submission] = {}
+    for row in sorted(candidates, key=lambda r: (r.time or 0, r.source_file)):
+        earlier = latest.get((row.student, row.lesson))
         if earlier:
-            skipped.append({"source_file": earlier["source_file"], "student_id": row["student"], "lesson": row["lesson"],
-                            "reason": f"superseded by a later submission of the same lesson: {row['source_file']}"})
-        latest[(row["student"], row["lesson"])] = row
-    rows = sorted(latest.values(), key=lambda r: (r["student"], r["lesson"]))
-    for row in rows:
-        row["key"] = f"{row['student']}--{row['lesson']}--{runner.sha256(Path(row['path']))[:16]}"
-    return rows, skipped
+            skipped.append(Skipped(earlier.source_file, row.student, row.lesson,
+                                   f"superseded by a later submission of the same lesson: {row.source_file}"))
+        latest[(row.student, row.lesson)] = row
+    rows = sorted(latest.values(), key=lambda r: (r.student, r.lesson))
+    return [row.keyed() for row in rows], skipped
 
 
-def _finish(journal: runner.Journal, course: worker.GradingCourse, out: Path, row: dict, result: dict) -> None:
+def _finish(journal: Journal, course: worker.GradingCourse, out: Path, row: Submission, result: Result) -> None:
     """Write one result into the gradebook and the course folders, then commit it to the journal."""
-    student, stem = row["student"], row["lesson"]
-    staging = out / ".work" / "staging" / row["key"]
-    if result["status"] in report.SCORED:
+    student, stem = row.student, row.lesson
+    staging = out / ".work" / "staging" / row.key
+    if result.status in report.SCORED:
         _into_gradebook(course, row, result)
         for folder, name in (("submitted", "submitted.ipynb"), ("autograded", "autograded.ipynb")):
             target = out / "course" / folder / student / stem / f"{stem}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(staging / name, target)
-        stamp = datetime.fromtimestamp(row["time"] or 0, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+        stamp = datetime.fromtimestamp(row.time or 0, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
         (out / "course" / "submitted" / student / stem / "timestamp.txt").write_text(stamp, encoding="utf-8")
         if (staging / "feedback.html").exists():
             target = out / "feedback" / student / f"{stem}.html"
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(staging / "feedback.html", target)
-    record = {"key": row["key"], "student": student, "lesson": stem, "status": result["status"],
-              "message": result.get("message", ""), "notes": result.get("notes", []), "source_file": row["source_file"],
-              "seconds": result.get("seconds")}
-    journal.append(record)
+    if result.status == "error":
+        log.warning("%s: %s", row.key, result.message)
+        log.debug("%s", result.detail)
+    journal.append(Record(row.key, student, stem, result.status, result.message, result.notes, row.source_file,
+                          result.seconds, result.detail))
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def _into_gradebook(course: worker.GradingCourse, row: dict, result: dict) -> None:
+def _into_gradebook(course: worker.GradingCourse, row: Submission, result: Result) -> None:
     # The single writer. Same rules as nbgrader's SaveAutoGrades: the autograder's score
     # goes in auto_score; a manual score a grader already gave is kept, and flagged for review.
     from nbgrader.api import Gradebook
 
-    student, stem = row["student"], row["lesson"]
-    when = datetime.fromtimestamp(row["time"], timezone.utc).replace(tzinfo=None) if row["time"] else None
+    student, stem = row.student, row.lesson
+    when = datetime.fromtimestamp(row.time, timezone.utc).replace(tzinfo=None) if row.time else None
     with Gradebook(course.gradebook_url) as gradebook:
         gradebook.update_or_create_student(student)
         gradebook.update_or_create_submission(stem, student, timestamp=when)
-        for cell in result["cells"]:
-            grade = gradebook.find_grade(cell["grade_id"], stem, stem, student)
-            grade.auto_score = cell["auto_score"]
+        for cell in result.cells:
+            grade = gradebook.find_grade(cell.grade_id, stem, stem, student)
+            grade.auto_score = cell.auto_score
             grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
-        for name, text in result.get("comments", {}).items():
+        for name, text in result.comments.items():
             gradebook.find_comment(name, stem, stem, student).auto_comment = text
         gradebook.db.commit()
-
-
-def _write_manifest(work: Path, rows: list[dict], skipped: list[dict]) -> None:
-    path = work / "manifest.json"
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"rows": rows, "skipped": skipped}, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def export(out="grades", sources: dict[str, Path] | None = None, feedback: bool = True) -> Summary:
@@ -277,18 +274,18 @@ def export(out="grades", sources: dict[str, Path] | None = None, feedback: bool 
     manifest = out / ".work" / "manifest.json"
     if not manifest.exists():
         raise GradingError(f"nothing to export: {out} holds no earlier `platformlab grade` run")
-    state = json.loads(manifest.read_text(encoding="utf-8"))
+    rows, skipped = Manifest(manifest).read()
     course_root = out / "course"
     stems = sorted(p.name for p in (course_root / "source").iterdir())
     sources = sources or {stem: course_root / "source" / stem / f"{stem}.ipynb" for stem in stems}
     worker.quiet()
-    summary = _export(out, sources, Summary(out), state["rows"], state["skipped"], feedback_again=feedback)
+    summary = _export(out, sources, Summary(out), rows, skipped, feedback_again=feedback)
     return summary
 
 
-def _export(out: Path, sources: dict[str, Path], summary: Summary, rows: list[dict], skipped: list[dict],
+def _export(out: Path, sources: dict[str, Path], summary: Summary, rows: list[Submission], skipped: list[Skipped],
             feedback_again: bool = False) -> Summary:
-    records = runner.Journal(out / ".work" / "journal.jsonl").load()
+    records = Journal(out / ".work" / "journal.jsonl").load()
     course = worker.GradingCourse.existing(out / "course", list(sources))
     order = list(sources)
     grades, items = report.tables(rows, records, course.gradebook_url, order)
@@ -308,7 +305,7 @@ def _export(out: Path, sources: dict[str, Path], summary: Summary, rows: list[di
              "Canvas import": out / "canvas.csv", "feedback": out / "feedback", "gradebook": out / "course" / "gradebook.db"}
     report.write_csv(files["grades"], report.GRADES_COLUMNS, grades)
     report.write_csv(files["items"], report.ITEM_COLUMNS, items)
-    report.write_csv(files["skipped"], report.SKIPPED_COLUMNS, skipped)
+    report.write_csv(files["skipped"], report.SKIPPED_COLUMNS, [vars(s) for s in skipped])
     report.write_csv(files["item analysis"], report.ANALYSIS_COLUMNS, analysis)
     if report.figure(analysis, files["figure"]) is None:
         files.pop("figure")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from .records import Record, Submission
+
 GRADES_COLUMNS = ["student_id", "lesson", "status", "score", "max_score", "source_file",
                   "needs_manual_grading", "late", "message"]
 ITEM_COLUMNS = ["student_id", "lesson", "grade_id", "kind", "score", "max_score", "needs_manual_grading"]
@@ -40,7 +42,7 @@ def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
             writer.writerow(row)
 
 
-def tables(rows: list[dict], records: dict[str, dict], gradebook_url: str, lesson_order: list[str]):
+def tables(rows: list[Submission], records: dict[str, Record], gradebook_url: str, lesson_order: list[str]):
     """Build the grades and item rows for the manifest ``rows`` (one per student and lesson)."""
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -49,15 +51,16 @@ def tables(rows: list[dict], records: dict[str, dict], gradebook_url: str, lesso
         max_scores = {stem: float(gradebook.find_notebook(stem, stem).max_score) for stem in lesson_order}
         order = {stem: [c.name for c in gradebook.find_notebook(stem, stem).grade_cells] for stem in lesson_order}
         for row in rows:
-            record = records.get(row["key"], {"status": "error", "message": "not graded (the run stopped before it)"})
-            status = record["status"]
-            line = {"student_id": row["student"], "lesson": row["lesson"], "status": status,
-                    "max_score": _number(max_scores[row["lesson"]]), "source_file": row["source_file"],
-                    "late": "yes" if row.get("late") else "", "needs_manual_grading": "",
-                    "message": "; ".join(filter(None, [record.get("message", ""), *record.get("notes", [])]))}
+            record = records.get(row.key) or Record(row.key, row.student, row.lesson, "error",
+                                                    "not graded (the run stopped before it)")
+            status = record.status
+            line = {"student_id": row.student, "lesson": row.lesson, "status": status,
+                    "max_score": _number(max_scores[row.lesson]), "source_file": row.source_file,
+                    "late": "yes" if row.late else "", "needs_manual_grading": "",
+                    "message": "; ".join(filter(None, [record.message, *record.notes]))}
             if status in SCORED:
                 try:
-                    notebook = gradebook.find_submission_notebook(row["lesson"], row["lesson"], row["student"])
+                    notebook = gradebook.find_submission_notebook(row.lesson, row.lesson, row.student)
                 except MissingEntry:
                     line.update(status="error", score="", message="graded, but missing from the gradebook")
                     grades.append(line)
@@ -65,11 +68,11 @@ def tables(rows: list[dict], records: dict[str, dict], gradebook_url: str, lesso
                 cells = {g.name: g for g in notebook.grades}
                 line["score"] = _number(notebook.score)
                 line["needs_manual_grading"] = "yes" if notebook.needs_manual_grade else "no"
-                for name in order[row["lesson"]]:
+                for name in order[row.lesson]:
                     grade = cells.get(name)
                     if grade is None:
                         continue
-                    items.append({"student_id": row["student"], "lesson": row["lesson"], "grade_id": name,
+                    items.append({"student_id": row.student, "lesson": row.lesson, "grade_id": name,
                                   "kind": "auto" if grade.cell_type == "code" else "manual",
                                   "score": _cell_score(grade),
                                   "max_score": _number(grade.max_score),
@@ -132,7 +135,7 @@ def figure(analysis: list[dict], path: Path) -> Path | None:
     return path
 
 
-def canvas(grades: list[dict], rows: list[dict], lesson_order: list[str], path: Path) -> None:
+def canvas(grades: list[dict], rows: list[Submission], lesson_order: list[str], path: Path) -> None:
     """A Canvas gradebook import file: one row per student, one column per lesson.
 
     Canvas matches rows on ``ID`` (its user id, read from Canvas file names or the
@@ -141,10 +144,10 @@ def canvas(grades: list[dict], rows: list[dict], lesson_order: list[str], path: 
     """
     people: dict[str, dict] = {}
     for row in rows:
-        person = people.setdefault(row["student"], {"Student": row.get("name") or row["student"], "ID": "",
-                                                    "SIS User ID": "", "SIS Login ID": "", "Section": ""})
-        person["ID"] = person["ID"] or row.get("canvas_id", "")
-        person["SIS Login ID"] = person["SIS Login ID"] or row.get("login", "")
+        person = people.setdefault(row.student, {"Student": row.name or row.student, "ID": "",
+                                                 "SIS User ID": "", "SIS Login ID": "", "Section": ""})
+        person["ID"] = person["ID"] or row.canvas_id
+        person["SIS Login ID"] = person["SIS Login ID"] or row.login
     for line in grades:
         people[line["student_id"]][line["lesson"]] = line["score"]
     header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *lesson_order]

@@ -4,12 +4,12 @@ nbgrader's gradebook is one SQLite file and its autograder handles one submissio
 at a time, so each worker process gets a private copy of the course (the
 generated gradebook and the sources) and autogrades there with nbgrader's Python
 API. The autograder is nbgrader's own, with its Execute step swapped for
-:class:`.sandbox.BoundedExecute` (memory cap, scratch folder, output cap, kernels
+:class:`.kernels.BoundedExecute` (memory cap, scratch folder, output cap, kernels
 forked from the zygote of :mod:`.zygote`). Before nbgrader sees a submission,
 :func:`.identify.restore` puts back deleted or tampered graded cells.
 
 It hands back the scores, the autograded notebook and the feedback page; the
-main process alone writes them into the real gradebook (see :mod:`.runner`).
+main process alone writes them into the real gradebook (see :mod:`.pipeline`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from platformlab.root import ENV, course_root
+
 from ..course import Course
 from . import identify
+from .records import CellScore, Result, Task
 
 #: The student id used inside a worker's scratch course (the real one never needs to be a path there).
 INSIDE = "student"
@@ -40,12 +43,14 @@ class Settings:
 
 
 def kernel_environment(environ=None) -> dict:
-    """The environment for kernels: as given, with this platformlab importable (lessons import it)."""
+    """The environment for kernels: as given, with platformlab importable (lessons import it) and the
+    course folder named (kernels run in a scratch folder, from which the data cannot be found)."""
     environ = dict(os.environ if environ is None else environ)
     here = str(Path(__file__).resolve().parents[2])
     paths = [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if here not in paths:
         environ["PYTHONPATH"] = os.pathsep.join([here, *paths])
+    environ.setdefault(ENV, str(course_root()))
     return environ
 
 
@@ -69,18 +74,18 @@ class GradingCourse(Course):
         return course
 
     def config(self):
-        from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-        from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
-                                            LimitOutput, SaveAutoGrades)
+        from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+        from nbgrader.converters import Autograde
+        from nbgrader.preprocessors import Execute, GetGrades
 
         from .feedback import HideTests
         from .feedback import exporter_class as feedback_exporter
-        from .sandbox import BoundedExecute
+        from .kernels import BoundedExecute
 
         config = super().config()
         # nbgrader's own autograde steps, with Execute replaced by the bounded one
-        config.Autograde.autograde_preprocessors = [BoundedExecute, IgnorePattern, ClearMetadataPreprocessor,
-                                                    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+        config.Autograde.autograde_preprocessors = [BoundedExecute if step is Execute else step
+                                                    for step in Autograde.class_traits()["autograde_preprocessors"].default()]
         config.BoundedExecute.scratch = self.scratch
         config.BoundedKernelManager.memory_limit = self.memory
         config.BoundedKernelManager.zygote = self.zygote
@@ -133,25 +138,25 @@ def quiet() -> None:
     warnings.filterwarnings("ignore", category=SAWarning)
 
 
-def grade(task: dict) -> dict:
-    """Autograde one submission; never raises: a failure is an ``error`` result with its message."""
+def grade(task: Task) -> Result:
+    """Autograde one submission; never raises: a failure is an ``error`` result with its message and traceback."""
     import time
 
     start = time.monotonic()
     try:
         result = _grade(task)
     except Exception as error:  # the worker must survive anything one submission does
-        result = {"key": task["key"], "status": "error", "message": f"grading failed: {type(error).__name__}: {error}",
-                  "detail": traceback.format_exc()[-2000:]}
-    result["seconds"] = round(time.monotonic() - start, 2)
+        result = Result(task.key, "error", f"grading failed: {type(error).__name__}: {error}",
+                        detail=traceback.format_exc()[-4000:])
+    result.seconds = round(time.monotonic() - start, 2)
     return result
 
 
-def _grade(task: dict) -> dict:
+def _grade(task: Task) -> Result:
     root, course = _state["root"], _state["course"]
-    stem = task["lesson"]
+    stem = task.lesson
     lesson = _state["catalogue"].lessons[stem]
-    notebook, notes = identify.restore(identify.read(Path(task["path"])), lesson)
+    notebook, notes = identify.restore(identify.read(Path(task.path)), lesson)
     for folder in ("submitted", "autograded", "feedback"):
         shutil.rmtree(root / folder / INSIDE, ignore_errors=True)
     submitted = root / "submitted" / INSIDE / stem / f"{stem}.ipynb"
@@ -165,15 +170,14 @@ def _grade(task: dict) -> dict:
         api = course.api()
         result = api.autograde(stem, INSIDE, force=True, create=True)
         if not result["success"]:
-            return {"key": task["key"], "status": "error", "notes": notes,
-                    "message": "nbgrader could not grade it: " + _last_error(result),
-                    "detail": (result.get("log", "") + result.get("error", ""))[-4000:]}
+            return Result(task.key, "error", "nbgrader could not grade it: " + _last_error(result), notes,
+                          detail=(result.get("log", "") + result.get("error", ""))[-4000:])
         autograded = root / "autograded" / INSIDE / stem / f"{stem}.ipynb"
         cells, comments = _grades(course, stem)
         graded = nbformat.read(autograded, as_version=4)
-        status, more = _status(graded)
+        verdict, more = status(graded)
         feedback = api.generate_feedback(stem, INSIDE, force=True)
-        out = Path(task["staging"])
+        out = Path(task.staging)
         out.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(submitted, out / "submitted.ipynb")
         shutil.copyfile(autograded, out / "autograded.ipynb")
@@ -182,26 +186,25 @@ def _grade(task: dict) -> dict:
             shutil.copyfile(html, out / "feedback.html")
         else:
             more.append("feedback page could not be made: " + _last_error(feedback))
-        return {"key": task["key"], "status": status, "message": "; ".join(more), "notes": notes, "cells": cells, "comments": comments}
+        return Result(task.key, verdict, "; ".join(more), notes, cells, comments)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _grades(course: Course, stem: str) -> list[dict]:
+def _grades(course: Course, stem: str) -> tuple[list[CellScore], dict[str, str]]:
     from nbgrader.api import Gradebook
 
     with Gradebook(course.gradebook_url) as gradebook:
         submission = gradebook.find_submission_notebook(stem, stem, INSIDE)
-        cells = [{"grade_id": g.name, "auto_score": g.auto_score, "max_score": float(g.max_score),
-                  "needs_manual_grade": bool(g.needs_manual_grade), "kind": "auto" if g.cell_type == "code" else "manual"}
-                 for g in submission.grades]
+        cells = [CellScore(g.name, g.auto_score, float(g.max_score), bool(g.needs_manual_grade),
+                           "auto" if g.cell_type == "code" else "manual") for g in submission.grades]
         comments = {c.name: c.auto_comment for c in submission.comments}
     return cells, comments
 
 
-def _status(notebook) -> tuple[str, list[str]]:
+def status(notebook) -> tuple[str, list[str]]:
     """The submission's status from its autograded notebook, and a note per kind of trouble."""
-    from .sandbox import KERNEL_DIED, KERNEL_STUCK
+    from .kernels import KERNEL_DIED, KERNEL_STUCK, TRUNCATED
 
     found = {kind: [] for kind in ("crashed", "timeout", "memory", "truncated")}
     kinds = {KERNEL_DIED: "crashed", "CellTimeoutError": "timeout", KERNEL_STUCK: "timeout", "MemoryError": "memory"}
@@ -210,13 +213,13 @@ def _status(notebook) -> tuple[str, list[str]]:
         for output in cell.get("outputs", []):
             if output.output_type == "error" and output.ename in kinds:
                 found[kinds[output.ename]].append(name)
-            elif output.output_type == "stream" and "output truncated by the grader" in output.text:
+            elif output.output_type == "stream" and TRUNCATED in output.text:
                 found["truncated"].append(name)
     notes = {"crashed": "the kernel died (a new one ran the rest) in:", "timeout": "ran past the time limit:",
              "memory": "ran out of memory:", "truncated": "output truncated:"}
     said = [f"{notes[kind]} {', '.join(dict.fromkeys(names))}" for kind, names in found.items() if names]
-    status = next((kind for kind in ("crashed", "timeout", "memory") if found[kind]), "graded")
-    return status, said
+    verdict = next((kind for kind in ("crashed", "timeout", "memory") if found[kind]), "graded")
+    return verdict, said
 
 
 def _last_error(result: dict) -> str:

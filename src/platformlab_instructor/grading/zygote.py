@@ -5,13 +5,13 @@ than running most lesson notebooks. The zygote imports them once; each kernel is
 then a ``fork`` of it, a fresh copy that has run no student code, so submissions
 still never share a kernel.
 
-How: ``python -m platformlab_instructor.grading.zygote SOCKET MODULE...`` imports the modules and
-listens on a Unix socket. The kernel command (:mod:`.sandbox`) connects, sends the
-kernel's arguments, working folder, environment and memory limit, and gets back the
-pid of a forked child that runs ipykernel exactly as ``python -m ipykernel_launcher``
-would. The sandbox process stands in for the kernel towards jupyter_client: it
-forwards signals (interrupts) and exits when the child exits; the child exits when
-the sandbox process dies (so a kill from jupyter_client kills the kernel).
+How: :class:`Zygote` (in the grading run's main process) starts
+``python -m platformlab_instructor.grading.zygote SOCKET MODULE...``, which imports
+the modules and listens on a Unix socket. The kernel command (:mod:`.launcher`)
+connects, sends the kernel's arguments, working folder, environment and memory
+limit, and gets back the pid of a forked child that runs ipykernel exactly as
+``python -m ipykernel_launcher`` would. The child exits when the launcher process
+(its stand-in towards jupyter_client) dies, and the zygote exits with the run.
 
 Only modules that do not need a running IPython shell at import time are preloaded
 (:data:`SAFE`): matplotlib's inline backend and ipywidgets hook into the shell when
@@ -22,13 +22,60 @@ is re-seeded in each child, as a fresh interpreter would.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
+
+from .launcher import bound, fallback_log, receive, wait_for_exit
+
+log = logging.getLogger(__name__)
 
 #: Importable without an IPython shell, and without changing what a kernel does later.
 SAFE = ("numpy", "pandas", "scipy", "matplotlib", "matplotlib.pyplot", "seaborn", "yaml", "statsmodels", "sklearn")
+
+
+class Zygote:
+    """The kernel zygote of one grading run; ``path`` (its socket) is "" when it could not start."""
+
+    def __init__(self, notebooks: list[Path], environ: dict):
+        self.folder = tempfile.mkdtemp(prefix="platformlab-z-")  # short: Unix socket paths are limited to ~100 bytes
+        self.path, self.process = "", None
+        modules = preload_list(notebooks)
+        try:
+            with open(os.path.join(self.folder, "zygote.log"), "w") as errors:
+                self.process = subprocess.Popen([sys.executable, "-m", __name__, os.path.join(self.folder, "s"), *modules],
+                                                env=environ, stdout=subprocess.PIPE, stderr=errors, text=True)
+            if self.process.stdout.readline().strip() == "ready":
+                self.path = os.path.join(self.folder, "s")
+                log.info("kernel zygote ready, with %s preloaded", ", ".join(modules) or "nothing")
+        except OSError as error:
+            log.warning("the kernel zygote could not start (%s): every kernel starts afresh", error)
+        if not self.path and self.process is not None:
+            log.warning("the kernel zygote did not start: every kernel starts afresh. Its log:\n%s", self.log_text())
+
+    def log_text(self) -> str:
+        path = os.path.join(self.folder, "zygote.log")
+        return Path(path).read_text(errors="replace")[-2000:] if os.path.exists(path) else ""
+
+    def fallbacks(self) -> list[str]:
+        """Why each kernel of this run that did not come from the zygote started afresh."""
+        path = fallback_log(os.path.join(self.folder, "s"))
+        return Path(path).read_text().splitlines() if os.path.exists(path) else []
+
+    def close(self) -> None:
+        fallbacks = self.fallbacks()
+        if fallbacks:
+            log.warning("%d kernel(s) started afresh instead of from the zygote; first: %s", len(fallbacks), fallbacks[0])
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def preload_list(notebooks) -> list[str]:
@@ -56,6 +103,7 @@ def preload_list(notebooks) -> list[str]:
 
 
 def serve(path: str, modules: list[str]) -> None:
+    """Import ``modules``, then fork a kernel for each request on the socket at ``path``."""
     # Same start as ipykernel_launcher: the current folder is not on sys.path while importing.
     if sys.path and (sys.path[0] in ("", os.getcwd())):
         del sys.path[0]
@@ -67,8 +115,8 @@ def serve(path: str, modules: list[str]) -> None:
     for module in modules:
         try:
             importlib.import_module(module)
-        except Exception:  # a module that fails here is simply imported by the kernel itself
-            pass
+        except Exception as error:  # a module that fails here is simply imported by the kernel itself
+            print(f"could not preload {module}: {error}", file=sys.stderr)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     parent = os.getppid()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -84,23 +132,13 @@ def serve(path: str, modules: list[str]) -> None:
         except socket.timeout:
             continue
         with connection:
-            request = json.loads(_receive(connection))
+            request = json.loads(receive(connection))
             pid = os.fork()
             if pid == 0:
                 server.close()
                 connection.close()
                 _become_kernel(request)  # never returns
             connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
-
-
-def _receive(connection) -> str:
-    data = b""
-    while not data.endswith(b"\n"):
-        block = connection.recv(65536)
-        if not block:
-            break
-        data += block
-    return data.decode()
 
 
 def _become_kernel(request: dict) -> None:
@@ -110,8 +148,6 @@ def _become_kernel(request: dict) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        from .sandbox import bound
-
         bound(request.get("memory") or 0)
         _die_with(request["watch"])
         if "numpy" in sys.modules:
@@ -125,68 +161,14 @@ def _become_kernel(request: dict) -> None:
 
 
 def _die_with(pid: int) -> None:
-    """Exit this process as soon as process ``pid`` (the sandbox stand-in) ends."""
+    """Exit this process as soon as process ``pid`` (the launcher standing in for it) ends."""
     import threading
 
     def watch():
-        _wait_for_exit(pid)
+        wait_for_exit(pid)
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
-
-
-def connect(path: str, argv: list[str], memory: int) -> int:
-    """Ask the zygote at ``path`` for a kernel; return the child's pid."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
-        client.settimeout(30)
-        client.connect(path)
-        request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "memory": memory, "watch": os.getpid()}
-        client.sendall(json.dumps(request).encode() + b"\n")
-        return json.loads(_receive(client))["pid"]
-
-
-def stand_in(pid: int) -> None:
-    """Be the kernel process for jupyter_client: pass signals to ``pid``; exit when it does.
-
-    If this process's parent (the grading worker) dies, the kernel is killed too.
-    """
-    def forward(signum, frame):
-        try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            os._exit(0)
-
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(signum, forward)
-    parent = os.getppid()
-    if not _wait_for_exit(pid, give_up=lambda: os.getppid() != parent):
-        try:  # the grader died (even kill -9): take the kernel with us
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    os._exit(0)
-
-
-def _wait_for_exit(pid: int, give_up=lambda: False) -> bool:
-    """Block until process ``pid`` ends (True) or ``give_up()`` says to stop waiting (False)."""
-    import select
-    import time
-
-    try:
-        descriptor = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        descriptor = None
-    while not give_up():
-        if descriptor is not None:
-            if select.select([descriptor], [], [], 0.5)[0]:
-                return True
-        else:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return True
-            time.sleep(0.05)
-    return False
 
 
 if __name__ == "__main__":

@@ -1,0 +1,116 @@
+"""Fast tests of the grading pieces that the end-to-end tests reach only through real kernels:
+the output cap, the status of a submission, the journal's torn last line, the progress output."""
+
+from __future__ import annotations
+
+import io
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from platformlab_instructor.grading.kernels import KERNEL_DIED, KERNEL_STUCK, BoundedExecute
+from platformlab_instructor.grading.progress import Progress
+from platformlab_instructor.grading.records import Journal, Record
+from platformlab_instructor.grading.worker import status
+
+
+def _message(kind: str, content: dict) -> dict:
+    return {"msg_type": kind, "header": {"msg_type": kind}, "parent_header": {}, "metadata": {}, "content": content}
+
+
+def _stream(text: str, name: str = "stdout") -> dict:
+    return _message("stream", {"name": name, "text": text})
+
+
+def _capped(limit: int) -> BoundedExecute:
+    execute = BoundedExecute(max_cell_output=limit)
+    execute.reset_execution_trackers()  # what nbclient does before a notebook, and before a cell:
+    execute.clear_before_next_output = False
+    execute._output_size, execute._notices = {}, {}
+    return execute
+
+
+def test_output_cap_keeps_what_fits_then_one_notice():
+    """Is output past the cap dropped, with one notice per stream, while what fits is kept?"""
+    execute, outs = _capped(100), []
+    execute.output(outs, _stream("a" * 60), None, 0)
+    for _ in range(50):
+        execute.output(outs, _stream("b" * 60), None, 0)
+    texts = [o["text"] for o in outs]
+    assert texts[0] == "a" * 60
+    assert sum("truncated by the grader after 100 characters" in t for t in texts) == 1
+    assert "b" * 60 not in "".join(texts)
+
+
+def test_output_cap_keeps_errors_and_a_shortened_result():
+    """Past the cap, does an error still arrive whole, and a huge final result arrive shortened?"""
+    execute, outs = _capped(10), []
+    execute.output(outs, _stream("x" * 50), None, 0)
+    error = _message("error", {"ename": "AssertionError", "evalue": "expected a share", "traceback": []})
+    execute.output(outs, error, None, 0)
+    result = _message("execute_result", {"data": {"text/plain": "9" * 100}, "metadata": {}, "execution_count": 1})
+    execute.output(outs, result, None, 0)
+    kinds = [o["output_type"] for o in outs]
+    assert "error" in kinds and outs[kinds.index("error")]["evalue"] == "expected a share"
+    shown = outs[kinds.index("execute_result")]["data"]["text/plain"]
+    assert "9" * 100 not in shown and "truncated" in shown
+
+
+def _notebook(*outputs_per_cell) -> nbformat.NotebookNode:
+    cells = []
+    for number, outputs in enumerate(outputs_per_cell):
+        cell = new_code_cell("pass", metadata={"nbgrader": {"grade_id": f"test_{number}", "grade": True, "points": 1}})
+        cell.outputs = [new_output(**o) for o in outputs]
+        cells.append(cell)
+    return new_notebook(cells=cells)
+
+
+def _error(ename: str) -> dict:
+    return {"output_type": "error", "ename": ename, "evalue": "", "traceback": []}
+
+
+def test_status_of_a_clean_notebook_is_graded():
+    assert status(_notebook([], [{"output_type": "stream", "name": "stdout", "text": "ok"}])) == ("graded", [])
+
+
+def test_status_names_the_worst_trouble_and_every_cell():
+    """Crashed outranks timeout outranks memory; each kind of trouble names its cells."""
+    notebook = _notebook([_error("MemoryError")], [_error("CellTimeoutError")], [_error(KERNEL_DIED)], [_error(KERNEL_STUCK)])
+    verdict, notes = status(notebook)
+    assert verdict == "crashed"
+    assert notes == ["the kernel died (a new one ran the rest) in: test_2", "ran past the time limit: test_1, test_3",
+                     "ran out of memory: test_0"]
+    assert status(_notebook([_error("MemoryError")], [_error("CellTimeoutError")]))[0] == "timeout"
+    assert status(_notebook([_error("AssertionError")]))[0] == "graded", "a failing test is an ordinary grade"
+
+
+def test_journal_ignores_a_torn_last_line(tmp_path):
+    """After a crash mid-write, are the whole records kept and the torn one graded again?"""
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.append(Record("ann--01--aa", "ann", "01", "graded", seconds=1.5))
+    journal.append(Record("bob--01--bb", "bob", "01", "error", "grading failed", detail="Traceback ..."))
+    with open(journal.path, "a", encoding="utf-8") as handle:
+        handle.write('{"key": "cat--01--cc", "student": "cat", "sta')
+    loaded = journal.load()
+    assert sorted(loaded) == ["ann--01--aa", "bob--01--bb"]
+    assert loaded["bob--01--bb"].detail == "Traceback ...", "an error keeps its traceback for debugging"
+    assert sorted(journal.finished()) == ["ann--01--aa"], "an error is tried again on the next run"
+
+
+class _Pipe(io.StringIO):
+    def isatty(self) -> bool:
+        return False
+
+
+def test_progress_off_a_terminal_is_one_line_per_submission():
+    """In a CI log or a pipe, is there one plain line per finished submission, with no carriage returns?"""
+    ticks = iter([0.0, 0.0, 10.0, 20.0])  # start, first draw, two submissions
+    stream = _Pipe()
+    progress = Progress(2, stream=stream, clock=lambda: next(ticks))
+    progress.advance("graded")
+    progress.advance("timeout")
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue()
+    assert len(lines) == 2
+    assert lines[0].startswith("[###############...............] 1/2  elapsed 0:10  ETA 0:10") and lines[0].endswith("graded")
+    assert "2/2" in lines[1] and lines[1].endswith("timeout")
