@@ -37,6 +37,7 @@ import yaml
 
 from . import lessons as catalogue
 from .errors import PlatformlabError
+from .regions import DELIMITER, MARKER, has_delimiters, regions
 
 #: What a published copy holds at its top level; anything else there is refused.
 CONTENTS = ("README.md", "LICENSE", "pyproject.toml", ".gitignore", "binder", "data", "lessons", "src")
@@ -48,9 +49,6 @@ LONG = 25
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.egg-info", ".DS_Store")
 GITIGNORE = "__pycache__/\n*.egg-info/\n.ipynb_checkpoints/\n.venv/\n"
 
-# nbgrader's delimiters, matched by pattern so that this file does not contain them itself.
-_MARKER = re.compile(r"(?:#{3}|={3})\s*(?:BEGIN|END)\s+(?:SOLUTION|HIDDEN\s+TESTS|MARK\s+SCHEME)")
-_REGION = re.compile(r"(?:#{3}|={3})\s*(BEGIN|END)\s+(SOLUTION|HIDDEN\s+TESTS|MARK\s+SCHEME)")
 _GITHUB = re.compile(r"github\.com[:/](?P<repo>[\w.-]+/[\w.-]+?)(?:\.git)?/?$")
 
 
@@ -242,18 +240,15 @@ def _source(cell: dict) -> str:
 def _split(cell: dict) -> tuple[list[str], list[str]]:
     """A cell's lines as (hidden from students, shown to students) by nbgrader's rules."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
-    lines = _source(cell).splitlines()
-    if meta.get("solution") and not any(_REGION.search(line) for line in lines):
-        return lines, []  # a solution cell without delimiters is replaced whole
-    hidden, shown, inside = [], [], False
-    for line in lines:
-        region = _REGION.search(line)
-        if region:
-            inside = region[1] == "BEGIN"
-        elif inside:
-            hidden.append(line)
-        else:
+    source = _source(cell)
+    if meta.get("solution") and not has_delimiters(source):
+        return source.splitlines(), []  # a solution cell without delimiters is replaced whole
+    hidden, shown = [], []
+    for region, line in regions(source):
+        if region is None:
             shown.append(line)
+        elif region != DELIMITER:
+            hidden.append(line)
     return hidden, shown
 
 
@@ -332,7 +327,7 @@ def leaks(dest: Path, root: Path | None = None) -> list[Leak]:
         if not path.is_file():
             continue
         for where, line in _texts(path):
-            if _MARKER.search(line):
+            if MARKER.search(line):
                 found.append(Leak(name, where, "nbgrader marker", line.strip()))
             elif line.strip() in secrets:
                 found.append(Leak(name, where, secrets[line.strip()], line.strip()))

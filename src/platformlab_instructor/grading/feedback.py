@@ -11,24 +11,27 @@ from __future__ import annotations
 
 import re
 
-from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader import utils
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from ..regions import DELIMITER, HIDDEN_TESTS, regions
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 HIDDEN_NOTE = "# (hidden tests ran here; their code is not shown)"
 
 
 def hide_hidden_tests(source: str) -> str:
     """Replace every hidden-test region of a cell's source by one comment line."""
-    lines, kept, hidden = source.split("\n"), [], False
-    for line in lines:
-        if BEGIN in line:
-            hidden = True
-            kept.append(HIDDEN_NOTE)
-        elif END in line and hidden:
-            hidden = False
-        elif not hidden:
+    kept, hidden = [], False
+    for region, line in regions(source):
+        if region == DELIMITER:
+            opening = "BEGIN" in line and HIDDEN_TESTS.split()[0] in line
+            if opening:
+                kept.append(HIDDEN_NOTE)
+            elif not hidden:
+                kept.append(line)
+            hidden = opening
+        elif region != HIDDEN_TESTS:
             kept.append(line)
     return "\n".join(kept)
 
