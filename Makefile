@@ -1,6 +1,10 @@
 # Two commands for a fresh clone (only python3, pip and make needed):
 #   make lab    set up .venv and start JupyterLab on the lessons
-#   make test   set up .venv with the test tools and run the whole test suite
+#   make test   set up .venv with the test tools, lint, and run the whole test suite (what CI runs)
+# While developing:
+#   make test-fast   lint, then the tests that are not browser, binder, grading or slow (under 90 s)
+#   make lint        ruff check, and no notebook in solutions/ or lessons/ committed with outputs
+#   make dev         also install pre-commit and its hooks (.pre-commit-config.yaml)
 # Both install with binder/requirements.txt as constraints: the same pinned
 # environment that Binder builds. The test tools are pinned in tests/pins.txt.
 
@@ -14,13 +18,31 @@ TEST_PINS := tests/pins.txt
 CHROMEDRIVER := /usr/bin/chromedriver
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: lab test lessons pins
+# Python code that ruff checks; notebooks that must be committed without outputs.
+LINTED    := src tests benchmarks nbgrader_config.py
+NOTEBOOKS  = $(wildcard solutions/*.ipynb lessons/*.ipynb)
+# The slow kinds of test (markers registered in pyproject.toml), left out by test-fast.
+SLOW      := browser or binder or grading or slow
+
+.PHONY: lab test test-fast lint dev lessons pins
 
 lab: $(VENV)/.installed
 	$(BIN)/platformlab lab
 
-test: $(VENV)/.installed-test $(CHROMEDRIVER)
+test: lint $(CHROMEDRIVER)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: lint
+	$(BIN)/python -m pytest -m "not ($(SLOW))" $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check $(LINTED)
+	@$(BIN)/nbstripout --verify --keep-id $(NOTEBOOKS) || { echo "notebooks above have outputs or execution counts:" \
+	  "run \`$(BIN)/nbstripout --keep-id FILE\` (the pre-commit hook does it on commit)"; exit 1; }
+
+dev: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -c $(PINS) -c $(TEST_PINS) -e '.[dev]'
+	$(BIN)/pre-commit install
 
 lessons: $(VENV)/.installed
 	$(BIN)/platformlab generate

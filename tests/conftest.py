@@ -1,7 +1,18 @@
-"""Shared fixtures: lessons are autograded once per test session with real nbgrader."""
+"""Shared fixtures and markers.
+
+- ``graded(stem)``: every submission the grading tests need (each lesson's solution, its
+  untouched student version and every answer fixture in ``tests/answers/``) is graded once
+  per session, all lessons in one run of the course's own parallel grader
+  (:func:`platformlab_instructor.grading.pipeline.grade`: real nbgrader, real kernels);
+- ``generated``: nbgrader's generate step run once per session for every lesson;
+- markers for the slow kinds of test (see ``[tool.pytest.ini_options]`` in pyproject.toml):
+  modules that are slow as a whole get theirs here, so ``make test-fast`` can leave them out.
+"""
 
 from __future__ import annotations
 
+import csv
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,20 +22,34 @@ import pytest
 from platformlab_instructor import lessons
 from platformlab_instructor.course import CellGrade, Course
 
-from submissions import correct_answers, with_answer, wrong_answers
+from submissions import Answer, correct_answers, with_answer, wrong_answers
+
+#: test module -> the marker all its tests carry (a module may add more marks of its own)
+MODULE_MARKERS = {
+    "test_browser.py": "browser",
+    "test_binder_env.py": "binder",
+    "test_grade.py": "grading",
+}
+#: single end-to-end tests in modules whose other tests are fast
+TEST_MARKERS = {
+    "test_grade_layouts.py::test_moodle_zip_with_roster_and_folders": "grading",
+    "test_grade_layouts.py::test_killed_run_resumes_without_grading_twice": "grading",
+    "test_cli.py::test_lab_serves_the_lessons": "slow",
+}
 
 
-@dataclass
-class GradedLesson:
-    """Everything nbgrader said about one lesson's test submissions."""
-
-    lesson: lessons.Lesson
-    grades: dict[str, dict[str, CellGrade]] = field(default_factory=dict)
-    autograded: dict[str, nbformat.NotebookNode] = field(default_factory=dict)
+def pytest_collection_modifyitems(items):
+    for item in items:
+        module = item.path.name
+        marker = MODULE_MARKERS.get(module) or TEST_MARKERS.get(f"{module}::{item.originalname}")
+        if marker:
+            item.add_marker(marker)
+        if "graded" in item.fixturenames:
+            item.add_marker("grading")
 
 
 def pytest_generate_tests(metafunc):
-    """Parametrize tests by lesson (``stem``) and by wrong answer (``wrong``), discovered on disk."""
+    """Parametrize tests by lesson (``stem``) and by answer fixture (``wrong``, ``correct``), discovered on disk."""
     found = lessons.find()
     if "stem" in metafunc.fixturenames:
         metafunc.parametrize("stem", [lesson.stem for lesson in found])
@@ -37,26 +62,125 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory):
-    """``graded(stem)``: autograde the solution, the untouched lesson and every answer fixture of a lesson, once."""
+def generated(tmp_path_factory) -> dict[str, Path]:
+    """Lesson stem -> the student notebook nbgrader's generate step writes from ``solutions/``, made once."""
+    found = lessons.find()
+    course = Course(tmp_path_factory.mktemp("generated"), {lesson.stem: lesson.solution for lesson in found})
+    return {lesson.stem: course.generate(lesson.stem) for lesson in found}
+
+
+@dataclass
+class GradedLesson:
+    """Everything the grader said about one lesson's test submissions, by student."""
+
+    lesson: lessons.Lesson
+    status: dict[str, str] = field(default_factory=dict)  # grades.csv: "graded", "timeout", ... with the message
+    _grades: dict[str, dict[str, CellGrade]] = field(default_factory=dict)
+    _autograded: dict[str, nbformat.NotebookNode] = field(default_factory=dict)
+
+    def _graded(self, student: str) -> None:
+        status = self.status.get(student, "missing: no row in grades.csv")
+        if status != "graded":
+            pytest.fail(f"{self.lesson.stem}: submission {student!r} was not graded cleanly: {status}")
+
+    def grades(self, student: str) -> dict[str, CellGrade]:
+        """Per graded cell (grade id), the score the gradebook holds for ``student``."""
+        self._graded(student)
+        return self._grades[student]
+
+    def autograded(self, student: str) -> nbformat.NotebookNode:
+        """``student``'s autograded notebook, with the outputs of the grading run."""
+        self._graded(student)
+        return self._autograded[student]
+
+
+def students(stem: str) -> dict[str, Path | Answer]:
+    """The test submissions of lesson ``stem``: student id -> notebook to submit, or answer fixture to build."""
+    lesson = lessons.get(stem)
+    found: dict[str, Path | Answer] = {"solution": lesson.solution, "untouched": lesson.student}
+    for answer in wrong_answers(stem) + correct_answers(stem):
+        found[answer.student] = answer
+    return found
+
+
+def grade_lessons(stems: list[str], folder: Path) -> dict[str, GradedLesson]:
+    """Grade every test submission of the lessons ``stems`` in one run of the parallel grader."""
+    from nbgrader.api import Gradebook
+
+    from platformlab_instructor.grading.pipeline import grade
+
+    submitted = folder / "submissions" / "submitted"  # nbgrader's layout: submitted/<student>/<lesson>/<lesson>.ipynb
+    for stem in stems:
+        for student, what in students(stem).items():
+            target = submitted / student / stem / f"{stem}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(what, Path):
+                shutil.copyfile(what, target)
+            else:
+                with_answer(lessons.get(stem).solution, what, target)
+    out = folder / "out"
+    grade(
+        folder / "submissions",
+        out=out,
+        jobs=None,
+        timeout=60,
+        progress=False,
+        sources={stem: lessons.get(stem).solution for stem in stems},
+    )
+
+    results = {stem: GradedLesson(lessons.get(stem)) for stem in stems}
+    with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["lesson"] in results:
+                status = row["status"] if row["status"] == "graded" else f"{row['status']}: {row['message']}"
+                results[row["lesson"]].status[row["student_id"]] = status
+    with open(out / "skipped.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):  # e.g. a fixture the grader could not tell the lesson of
+            for stem, result in results.items():
+                if f"/{stem}/" in row["source_file"].replace("\\", "/"):
+                    result.status.setdefault(row["student_id"], f"skipped: {row['reason']}")
+    with Gradebook(f"sqlite:///{out / 'course' / 'gradebook.db'}") as gradebook:
+        for stem, result in results.items():
+            for student in students(stem):
+                if result.status.get(student) != "graded":
+                    continue
+                notebook = gradebook.find_submission_notebook(stem, stem, student)
+                result._grades[student] = {
+                    g.name: CellGrade(
+                        g.name, float(g.score), float(g.max_score), bool(g.needs_manual_grade), g.cell_type == "code"
+                    )
+                    for g in notebook.grades
+                }
+                path = out / "course" / "autograded" / student / stem / f"{stem}.ipynb"
+                result._autograded[student] = nbformat.read(path, as_version=4)
+    return results
+
+
+def _stems_wanted(session) -> list[str]:
+    """The lessons whose graded submissions the collected tests use (all of them in a full run)."""
+    stems = set()
+    for item in session.items:
+        if "graded" not in getattr(item, "fixturenames", ()):
+            continue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "stem" in params:
+            stems.add(params["stem"])
+        for key in ("wrong", "correct"):
+            if key in params:
+                stems.add(params[key].lesson)
+    return sorted(stems)
+
+
+@pytest.fixture(scope="session")
+def graded(request, tmp_path_factory):
+    """``graded(stem)``: the :class:`GradedLesson` of lesson ``stem``. The first call grades, in one
+    run, every lesson that the selected tests need (``pytest -k 01-platform`` grades lesson 01 only)."""
     cache: dict[str, GradedLesson] = {}
 
-    def grade(stem: str) -> GradedLesson:
+    def get(stem: str) -> GradedLesson:
         if stem not in cache:
-            lesson = lessons.get(stem)
-            root = tmp_path_factory.mktemp(f"course-{stem}")
-            course = Course(root, [lesson])
-            course.generate(stem)
-            work = tmp_path_factory.mktemp(f"submissions-{stem}")
-            submissions = {"solution": lesson.solution, "untouched": lesson.student}
-            for answer in wrong_answers(stem) + correct_answers(stem):
-                submissions[answer.student] = with_answer(lesson.solution, answer, work / f"{answer.student}.ipynb")
-            result = GradedLesson(lesson)
-            for student, notebook in submissions.items():
-                course.submit(student, stem, notebook)
-                result.autograded[student] = nbformat.read(course.autograde(stem, student), as_version=4)
-                result.grades[student] = course.grades(stem, student)
-            cache[stem] = result
+            wanted = sorted({stem, *_stems_wanted(request.session)} - set(cache))
+            cache.update(grade_lessons(wanted, tmp_path_factory.mktemp("graded")))
         return cache[stem]
 
-    return grade
+    return get

@@ -67,7 +67,9 @@ def with_answer(solution: Path, wrong: Answer, target: Path) -> Path:
     notebook = nbformat.read(solution, as_version=4)
     cells = [cell for cell in notebook.cells if grade_id(cell) == wrong.cell]
     if len(cells) != 1:
-        raise LookupError(f"{wrong.lesson}: answer fixture {wrong.student} names cell {wrong.cell!r}, found {len(cells)} such cells")
+        raise LookupError(
+            f"{wrong.lesson}: answer fixture {wrong.student} names cell {wrong.cell!r}, found {len(cells)} such cells"
+        )
     cells[0].source = wrong.source
     nbformat.write(notebook, target)
     return target

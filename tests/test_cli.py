@@ -57,9 +57,22 @@ def test_lab_serves_the_lessons(tmp_path):
     port, token = free_port(), "platformlab-test"
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     server = subprocess.Popen(
-        [sys.executable, "-m", "platformlab_instructor", "lab", "--port", str(port), "--no-browser", "--",
-         f"--IdentityProvider.token={token}", "--ServerApp.ip=127.0.0.1"],
-        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "lab.log", "wb"), env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "platformlab_instructor",
+            "lab",
+            "--port",
+            str(port),
+            "--no-browser",
+            "--",
+            f"--IdentityProvider.token={token}",
+            "--ServerApp.ip=127.0.0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "lab.log", "wb"),
+        env=env,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -79,13 +92,19 @@ def test_lab_serves_the_lessons(tmp_path):
         code, body = get(f"{base}/lab/tree/{first}?token={token}")
         assert code == 200 and b"JupyterLab" in body
         with urllib.request.urlopen(f"{base}/?token={token}", timeout=5) as landing:
-            assert urllib.parse.urlsplit(landing.url).path == f"/lab/tree/{first}", f"the server opens {landing.url}, not the first lesson"
+            assert urllib.parse.urlsplit(landing.url).path == f"/lab/tree/{first}", (
+                f"the server opens {landing.url}, not the first lesson"
+            )
     finally:
-        if server.poll() is None:
+        running = server.poll() is None  # still serving when the test was done with it
+        stopped = False  # ended by SIGTERM within 30 s, as Ctrl+C or a process manager would stop it
+        if running:
             os.killpg(server.pid, signal.SIGTERM)
             try:
                 server.wait(timeout=30)
+                stopped = True
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
-    assert server.returncode is not None
+    assert running, f"JupyterLab exited by itself (code {server.returncode}) while being used"
+    assert stopped, "JupyterLab did not stop within 30 s of SIGTERM (it had to be killed)"

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -19,28 +20,80 @@ PRIVATE_REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
-def test_lessons_match_what_solutions_generate():
-    """Does lessons/ hold byte for byte what nbgrader generates from solutions/ (and nothing else)?"""
-    stale = generate(check=True)
-    assert not stale, f"run `platformlab generate`: these differ from what solutions/ generates: {[p.name for p in stale]}"
+def test_lessons_match_what_solutions_generate(generated):
+    """Does lessons/ hold byte for byte what nbgrader generates from solutions/?"""
+    stale = [
+        stem
+        for stem, made in generated.items()
+        if not lessons.get(stem).student.exists() or lessons.get(stem).student.read_bytes() != made.read_bytes()
+    ]
+    assert not stale, f"run `platformlab generate`: these differ from what solutions/ generates: {stale}"
 
 
-def test_check_names_a_drifted_lesson(tmp_path):
-    """Does `generate --check` name a lesson that was edited by hand, and one with no source?"""
+class AlreadyGenerated:
+    """Stands in for the nbgrader course in :mod:`platformlab_instructor.generate`: hands out the
+    session's generated notebooks, so that the comparison logic is tested without nbgrader."""
+
+    made: dict[str, Path] = {}
+
+    def __init__(self, root, sources, timeout=60):
+        self.stems = list(sources)
+
+    def generate(self, stem: str) -> Path:
+        return self.made[stem]
+
+
+def drifted_copy(folder: Path) -> tuple[Path, Path]:
+    """A copy of lessons/ in ``folder`` with the first lesson edited by hand and a lesson with no source."""
     for lesson in lessons.find():
-        shutil.copyfile(lesson.student, tmp_path / lesson.filename)
-    edited = tmp_path / lessons.find()[0].filename
+        shutil.copyfile(lesson.student, folder / lesson.filename)
+    edited = folder / lessons.find()[0].filename
     edited.write_text(edited.read_text(encoding="utf-8").replace("Learning objectives", "Objectives"), encoding="utf-8")
-    orphan = tmp_path / "99-no-source.ipynb"
+    assert edited.read_bytes() != lessons.find()[0].student.read_bytes(), "the edit changed nothing: pick another phrase"
+    orphan = folder / "99-no-source.ipynb"
     orphan.write_text("{}", encoding="utf-8")
+    return edited, orphan
+
+
+def test_check_names_a_drifted_lesson(tmp_path, generated, monkeypatch):
+    """Does `generate(check=True)` name a lesson that was edited by hand and one with no source, changing nothing,
+    and does `generate()` then rewrite the edited one (and keep the orphan)?"""
+    monkeypatch.setattr(AlreadyGenerated, "made", generated)
+    monkeypatch.setattr("platformlab_instructor.generate.Course", AlreadyGenerated)
+    edited, orphan = drifted_copy(tmp_path)
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
     assert generate(check=True, target=tmp_path) == [edited, orphan]
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before, "--check changed a file"
+    assert generate(target=tmp_path) == [edited, orphan]
+    assert edited.read_bytes() == generated[lessons.find()[0].stem].read_bytes()
+    assert orphan.exists(), "generate deleted a notebook"
+    assert generate(check=True, target=tmp_path) == [orphan]
 
 
-def test_cli_check_exit_codes():
-    """Does `platformlab generate --check` exit 0 when lessons/ is current?"""
-    done = subprocess.run([sys.executable, "-m", "platformlab_instructor", "generate", "--check"], capture_output=True, text=True)
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "platformlab_instructor", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_check_exits_0_when_current():
+    """Does `platformlab generate --check` exit 0, and say so, when lessons/ is current?"""
+    done = run_cli("generate", "--check", lessons.find()[0].stem)
     assert done.returncode == 0, done.stderr
     assert "matches" in done.stdout
+
+
+def test_cli_check_exits_1_and_names_a_drifted_lesson(tmp_path):
+    """Does `platformlab generate --check` exit 1 and name the notebook when a lesson was edited by hand,
+    without rewriting it?"""
+    first = lessons.find()[0]
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "lessons").mkdir()
+    shutil.copyfile(first.solution, tmp_path / "solutions" / first.filename)
+    edited, _ = drifted_copy(tmp_path / "lessons")
+    text = edited.read_bytes()
+    done = run_cli("--root", str(tmp_path), "generate", "--check", first.stem)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "out of date" in done.stderr and f"lessons/{first.filename}" in done.stderr
+    assert edited.read_bytes() == text, "--check rewrote the lesson"
 
 
 def test_every_lesson_has_a_source():
@@ -65,7 +118,9 @@ def test_lessons_leak_no_solution_or_hidden_test(stem):
     """Does the student version contain no marker, no hidden test and no line of solution code?"""
     lesson = lessons.get(stem)
     student = lesson.student.read_text(encoding="utf-8")
-    student_lines = {line.strip() for cell in nbformat.read(lesson.student, as_version=4).cells for line in cell.source.splitlines()}
+    student_lines = {
+        line.strip() for cell in nbformat.read(lesson.student, as_version=4).cells for line in cell.source.splitlines()
+    }
     for marker in MARKERS:
         assert marker not in student, f"lessons/{lesson.filename} contains {marker!r}"
     private_lines = {

@@ -15,6 +15,14 @@ Model (all logs natural; city ``i``, year ``t = year - first year``)::
 (``gamma`` = 0.5), so a pooled regression of log buyers on log merchants
 overstates ``beta``; comparing each city with itself over time (city fixed
 effects) recovers it. Default seed 20201111; 60 cities, 2012-2021.
+
+What identifies ``beta`` within a city: merchants move over time with a
+trend and shocks ``e`` drawn independently of the buyers' shocks ``u``.
+Nothing in the model lets buyers attract merchants. If they did (the other
+cross-side effect, which the flywheel of lesson 01 section 6 assumes), a
+buyer shock would raise merchants in the same year, and the within-city
+slope would mix both effects: biased upwards (simultaneity). Real data
+would also need year effects for shocks common to all cities.
 """
 
 from __future__ import annotations
