@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "src"))
 
 from grading import classroom as cr  # noqa: E402  (tests/grading/classroom.py)
+from platformlab_instructor.course import tool_environment  # noqa: E402
 
 
 def build_class(n: int) -> list[tuple[str, str, bytes]]:
@@ -50,9 +51,7 @@ def build_class(n: int) -> list[tuple[str, str, bytes]]:
 
 
 def env() -> dict:
-    paths = [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p),
-                PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    return tool_environment()
 
 
 def run_platformlab(work: Path, submissions, jobs: int, timeout: int, fork: bool = True) -> tuple[float, dict]:

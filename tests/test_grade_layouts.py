@@ -14,7 +14,8 @@ from pathlib import Path
 import nbformat
 
 from grading import classroom as cr
-from grading.classroom import SRC, read_csv, run_grade
+from grading.classroom import read_csv, run_grade
+from platformlab_instructor.course import tool_environment
 
 from platformlab_instructor.grading import intake
 
@@ -87,7 +88,7 @@ def test_killed_run_resumes_without_grading_twice(tmp_path):
     archive = cr.write_zip(tmp_path / "class.zip", members)
     out = tmp_path / "out"
     journal = out / ".work" / "journal.jsonl"
-    env = dict(os.environ, PYTHONPATH=str(SRC), PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    env = tool_environment()
     process = subprocess.Popen([sys.executable, "-m", "platformlab_instructor", "grade", str(archive), "--out", str(out), "--jobs", "1"],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:

@@ -32,15 +32,25 @@ class CellGrade:
     score: float
     max_score: float
     needs_manual_grade: bool
-    autograded: bool
+    autograded: bool  # a test cell (code), not a written answer
+    auto_score: float | None = None  # the autograder's part of ``score`` (None: not autograded yet)
+
+
+def tool_environment(environ=None) -> dict:
+    """The environment for the processes the tools start: as given (default: this process's), with
+    this Python's bin folder on ``PATH`` (nbgrader runs ``alembic``; a virtual environment nobody
+    activated is not on it) and this checkout's packages importable (``PYTHONPATH``), so that
+    kernels and ``python -m platformlab_instructor`` find the same code as this process."""
+    environ = dict(os.environ if environ is None else environ)
+    for name, folder in (("PATH", str(Path(sys.executable).parent)), ("PYTHONPATH", str(Path(__file__).resolve().parents[1]))):
+        entries = [entry for entry in environ.get(name, "").split(os.pathsep) if entry]
+        if folder not in entries:
+            environ[name] = os.pathsep.join([folder, *entries])
+    return environ
 
 
 def _ensure_tools_on_path() -> None:
-    # nbgrader runs the `alembic` executable to set up its gradebook; inside a
-    # virtual environment that nobody activated it is not on PATH otherwise.
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    os.environ.update(tool_environment())
 
 
 class Course:
@@ -99,18 +109,16 @@ class Course:
         return self.root / "autograded" / student / stem / f"{stem}.ipynb"
 
     def grades(self, stem: str, student: str) -> dict[str, CellGrade]:
-        """The per-cell grades of a submission, read from the gradebook."""
+        """The per-cell grades of a submission, read from the gradebook (the one place that does)."""
+        return self.grades_and_comments(stem, student)[0]
+
+    def grades_and_comments(self, stem: str, student: str) -> tuple[dict[str, CellGrade], dict[str, str]]:
+        """The per-cell grades of a submission, and the autograder's comment per cell."""
         from nbgrader.api import Gradebook
 
         with Gradebook(self.gradebook_url) as gradebook:
             submission = gradebook.find_submission_notebook(stem, stem, student)
-            return {
-                grade.name: CellGrade(
-                    grade.name,
-                    float(grade.score),
-                    float(grade.max_score),
-                    bool(grade.needs_manual_grade),
-                    grade.cell_type == "code",
-                )
-                for grade in submission.grades
-            }
+            grades = {grade.name: CellGrade(grade.name, float(grade.score), float(grade.max_score),
+                                            bool(grade.needs_manual_grade), grade.cell_type == "code", grade.auto_score)
+                      for grade in submission.grades}
+            return grades, {comment.name: comment.auto_comment for comment in submission.comments}

@@ -33,8 +33,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
+from . import answers
 from . import lessons as catalogue
 from .errors import PlatformlabError
 from .regions import DELIMITER, MARKER, has_delimiters, regions
@@ -274,10 +274,8 @@ def secret_lines(root: Path | None = None) -> dict[str, str]:
                 hidden.setdefault(line.strip(), f"solution-only line of solutions/{notebook.name}")
     for module in sorted((root / "src" / "platformlab").rglob("*.py")):  # the runtime is published anyway
         shown.update(line.strip() for line in module.read_text(encoding="utf-8").splitlines())
-    for fixture in sorted((Path(root) / "tests" / "answers").glob("*.yaml")):
-        for entry in yaml.safe_load(fixture.read_text(encoding="utf-8")) or []:
-            for line in str(entry.get("source", "")).splitlines():
-                hidden.setdefault(line.strip(), f"answer-fixture line of tests/answers/{fixture.name}")
+    for line, where in answers.every_source_line(root).items():
+        hidden.setdefault(line, f"answer-fixture line of {where}")
     for note in sorted((root / "instructor").glob("*.md")):
         for line in note.read_text(encoding="utf-8").splitlines():
             hidden.setdefault(line.strip(), f"teaching-note line of instructor/{note.name}")

@@ -17,20 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-import yaml
 
 from platformlab_instructor import lessons
+from platformlab_instructor.course import tool_environment
 from platformlab_instructor.grading.identify import grade_id
+from submissions import wrong_answers
 
-ANSWERS = Path(__file__).resolve().parents[1] / "answers"
-SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def run_grade(*args, cwd=None) -> subprocess.CompletedProcess:
     """Run the real ``platformlab grade`` command (in a new process, as an instructor would)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")  # nbgrader runs `alembic`
-    return subprocess.run([sys.executable, "-m", "platformlab_instructor", "grade", *map(str, args)], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "platformlab_instructor", "grade", *map(str, args)], cwd=cwd, env=tool_environment(),
                           capture_output=True, text=True)
 
 
@@ -135,15 +132,13 @@ def edited_test(lesson: Lesson) -> tuple[nbformat.NotebookNode, str]:
 
 def wrong_answer(lesson: Lesson) -> tuple[nbformat.NotebookNode, str]:
     """The solution with the lesson's first known wrong answer (tests/answers); returns the test it fails."""
-    path = ANSWERS / f"{lesson.stem}.wrong.yaml"
-    entries = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    entries = wrong_answers(lesson.stem)
     notebook = copy.deepcopy(lesson.solution)
     if entries:
-        entry = entries[0]
         for cell in notebook.cells:
-            if grade_id(cell) == entry["cell"]:
-                cell.source = entry["source"]
-        return notebook, entry["fails"]
+            if grade_id(cell) == entries[0].cell:
+                cell.source = entries[0].source
+        return notebook, entries[0].fails
     # no fixture yet: leave the first exercise as the student version's stub
     test = lesson.tests[0]
     answer = [c for c in lesson.student.cells if meta(c).get("solution") and c.cell_type == "code"][0]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbgrader import utils
 
 
 class NotANotebook(ValueError):
@@ -58,8 +59,7 @@ def grade_id(cell) -> str | None:
 
 
 def _locked(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader") or {}
-    return bool(meta.get("locked"))
+    return isinstance(cell.get("metadata", {}).get("nbgrader"), dict) and utils.is_locked(cell)
 
 
 def _text_mark(source: str) -> str:
@@ -89,7 +89,7 @@ class LessonKey:
 
     @property
     def graded_ids(self) -> list[str]:
-        return [grade_id(c) for c in self.release.cells if (c.metadata.get("nbgrader") or {}).get("grade")]
+        return [grade_id(c) for c in self.release.cells if utils.is_grade(c)]
 
 
 class Catalogue:
@@ -136,7 +136,11 @@ def restore(notebook, lesson: LessonKey) -> tuple[nbformat.NotebookNode, list[st
 
     Returns the repaired notebook and notes such as ``test_hhi: deleted, restored``.
     Hidden tests are not added here: nbgrader's own OverwriteCells step does that from
-    the gradebook, as for every submission.
+    the gradebook, as for every submission. Its ``add_missing_cells`` option is not used for
+    the deleted cells: it puts a missing cell after the previous *graded or solution* cell
+    of the source and fails (KeyError) when that one is missing too or is a locked cell
+    that is neither, as the lessons' excerpt cells are (jupyter/nbgrader#1770); here a cell
+    goes back after the nearest earlier cell that is present, whatever its kind.
     """
     notebook = copy.deepcopy(notebook)
     release = {grade_id(c): c for c in lesson.release.cells if grade_id(c)}
@@ -154,14 +158,14 @@ def restore(notebook, lesson: LessonKey) -> tuple[nbformat.NotebookNode, list[st
         seen.add(gid)
         cell.metadata["nbgrader"] = copy.deepcopy(original.metadata["nbgrader"])
         if _locked(original) and cell.source != original.source:
-            if original.metadata["nbgrader"].get("grade") and cell.source != lesson.source_text.get(gid):
+            if utils.is_grade(original) and cell.source != lesson.source_text.get(gid):
                 notes.append(f"{gid}: edited, restored")
             cell.source = original.source
     # put back graded cells that are missing, after the nearest earlier cell that is present
     order = [grade_id(c) for c in lesson.release.cells]
     for index, original in enumerate(lesson.release.cells):
         gid = grade_id(original)
-        if not gid or gid in seen or not original.metadata["nbgrader"].get("grade"):
+        if not gid or gid in seen or not utils.is_grade(original):
             continue
         position = 0
         for earlier in reversed(order[:index]):

@@ -18,6 +18,8 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from ..course import CellGrade
+
 
 def _from_dict(cls, data: dict):
     """``cls(**data)`` keeping only the fields ``cls`` has (files written by older versions may have more)."""
@@ -68,17 +70,6 @@ class Task:
 
 
 @dataclass
-class CellScore:
-    """The autograder's score of one graded cell."""
-
-    grade_id: str
-    auto_score: float | None
-    max_score: float
-    needs_manual_grade: bool
-    kind: str  # "auto" (a test cell) or "manual" (a written answer)
-
-
-@dataclass
 class Result:
     """What a worker hands back for one task."""
 
@@ -86,7 +77,7 @@ class Result:
     status: str
     message: str = ""
     notes: list[str] = field(default_factory=list)  # what intake restored (deleted or edited tests)
-    cells: list[CellScore] = field(default_factory=list)
+    cells: list[CellGrade] = field(default_factory=list)
     comments: dict[str, str] = field(default_factory=dict)
     seconds: float | None = None
     detail: str = ""  # the traceback or nbgrader log of an error

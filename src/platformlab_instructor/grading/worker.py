@@ -23,9 +23,9 @@ from pathlib import Path
 
 from platformlab.root import ENV, course_root
 
-from ..course import Course
+from ..course import Course, tool_environment
 from . import identify
-from .records import CellScore, Result, Task
+from .records import Result, Task
 
 #: The student id used inside a worker's scratch course (the real one never needs to be a path there).
 INSIDE = "student"
@@ -45,11 +45,7 @@ class Settings:
 def kernel_environment(environ=None) -> dict:
     """The environment for kernels: as given, with platformlab importable (lessons import it) and the
     course folder named (kernels run in a scratch folder, from which the data cannot be found)."""
-    environ = dict(os.environ if environ is None else environ)
-    here = str(Path(__file__).resolve().parents[2])
-    paths = [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if here not in paths:
-        environ["PYTHONPATH"] = os.pathsep.join([here, *paths])
+    environ = tool_environment(environ)
     environ.setdefault(ENV, str(course_root()))
     return environ
 
@@ -173,7 +169,7 @@ def _grade(task: Task) -> Result:
             return Result(task.key, "error", "nbgrader could not grade it: " + _last_error(result), notes,
                           detail=(result.get("log", "") + result.get("error", ""))[-4000:])
         autograded = root / "autograded" / INSIDE / stem / f"{stem}.ipynb"
-        cells, comments = _grades(course, stem)
+        grades, comments = course.grades_and_comments(stem, INSIDE)
         graded = nbformat.read(autograded, as_version=4)
         verdict, more = status(graded)
         feedback = api.generate_feedback(stem, INSIDE, force=True)
@@ -186,20 +182,9 @@ def _grade(task: Task) -> Result:
             shutil.copyfile(html, out / "feedback.html")
         else:
             more.append("feedback page could not be made: " + _last_error(feedback))
-        return Result(task.key, verdict, "; ".join(more), notes, cells, comments)
+        return Result(task.key, verdict, "; ".join(more), notes, list(grades.values()), comments)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _grades(course: Course, stem: str) -> tuple[list[CellScore], dict[str, str]]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(course.gradebook_url) as gradebook:
-        submission = gradebook.find_submission_notebook(stem, stem, INSIDE)
-        cells = [CellScore(g.name, g.auto_score, float(g.max_score), bool(g.needs_manual_grade),
-                           "auto" if g.cell_type == "code" else "manual") for g in submission.grades]
-        comments = {c.name: c.auto_comment for c in submission.comments}
-    return cells, comments
 
 
 def status(notebook) -> tuple[str, list[str]]:

@@ -21,22 +21,57 @@ from .runner import Limits
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The verb's arguments (the course folder comes from ``--root`` of the caller, or is found)."""
-    parser.add_argument("lessons", nargs="*", metavar="LESSON",
-                        help="lessons to analyse: 01-platform-economics, 01 or a notebook path (default: all)")
-    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
-                        help="mutants run at once, across lessons (default: the number of CPUs)")
+    parser.add_argument(
+        "lessons",
+        nargs="*",
+        metavar="LESSON",
+        help="lessons to analyse: 01-platform-economics, 01 or a notebook path (default: all)",
+    )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="mutants run at once, across lessons (default: the number of CPUs)",
+    )
     parser.add_argument("--report", type=Path, metavar="FILE", help="write the JSON report here")
-    parser.add_argument("--min-score", type=float, default=90.0, metavar="PERCENT",
-                        help="the bar: each exercise must kill this share of its non-equivalent mutants (default 90)")
-    parser.add_argument("--equivalents", type=Path, metavar="DIR",
-                        help="folder of NN-slug.equivalent.yaml files (default: tests/answers in the course)")
-    parser.add_argument("--exercise", action="append", metavar="GRADE_ID",
-                        help="only this exercise (its test cell's grade_id); repeat for more")
-    parser.add_argument("--operator", action="append", choices=ORDER, help="only this operator; repeat for more")
-    parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="SECONDS",
-                        help=f"a mutant still running after this is killed (default {Limits.timeout:g})")
-    parser.add_argument("--memory", type=int, default=Limits.memory_mib, metavar="MIB",
-                        help=f"memory a mutant may add to the notebook's before it is killed (default {Limits.memory_mib})")
+    parser.add_argument(
+        "--min-score",
+        type=float,
+        default=90.0,
+        metavar="PERCENT",
+        help="the bar: each exercise must kill this share of its non-equivalent mutants (default 90)",
+    )
+    parser.add_argument(
+        "--equivalents",
+        type=Path,
+        metavar="DIR",
+        help="folder of NN-slug.equivalent.yaml files (default: tests/answers in the course)",
+    )
+    parser.add_argument(
+        "--exercise", action="append", metavar="GRADE_ID", help="only this exercise (its test cell's grade_id); repeat for more"
+    )
+    parser.add_argument(
+        "--operator",
+        action="append",
+        choices=ORDER,
+        metavar="NAME",
+        help=f"only this operator ({', '.join(ORDER)}); repeat for more",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=Limits.timeout,
+        metavar="SECONDS",
+        help=f"a mutant still running after this is killed (default {Limits.timeout:g})",
+    )
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=Limits.memory_mib,
+        metavar="MIB",
+        help=f"memory a mutant may add to the notebook's before it is killed (default {Limits.memory_mib})",
+    )
 
 
 def _course(args: argparse.Namespace) -> Path:
@@ -51,9 +86,16 @@ def run(args: argparse.Namespace) -> int:
     """Analyse, print the table, survivors and closing line, write the report; return the exit code."""
     try:
         root = _course(args)
-        analysis = analyse(root, args.lessons, jobs=max(1, args.jobs), limits=Limits(args.timeout, args.memory),
-                           equivalents_folder=args.equivalents, only=args.exercise, operators=args.operator,
-                           progress=stderr)
+        analysis = analyse(
+            root,
+            args.lessons,
+            jobs=max(1, args.jobs),
+            limits=Limits(args.timeout, args.memory),
+            equivalents_folder=args.equivalents,
+            only=args.exercise,
+            operators=args.operator,
+            progress=stderr,
+        )
     except (LookupError, FormatError) as error:
         stderr(f"platformlab mutants: {error}")
         return 2

@@ -6,7 +6,8 @@ previous test cell and it. Its name is the test cell's ``grade_id``. A test cell
 with no solution cell before it tests nothing a student writes and is skipped.
 
 Lessons are located here from a course folder (``solutions/NN-slug.ipynb``) so that
-this package does not depend on where the other instructor tools live.
+this package does not depend on where the other instructor tools live; nbgrader's
+regions are read by the one parser of them, :mod:`platformlab_instructor.regions`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..regions import DELIMITER, SOLUTION, regions
 
 #: ``01-platform-economics.ipynb``: two digits, a hyphen, a lowercase slug.
 LESSON_NAME = re.compile(r"^(?P<number>\d{2})-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\.ipynb$")
-
-_MARKER = re.compile(r"^\s*###\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
 
 
 @dataclass(frozen=True)
@@ -62,24 +62,13 @@ class Lesson:
 
 
 def executable(source: str) -> str:
-    """``source`` without nbgrader's ``### BEGIN/END SOLUTION`` and ``HIDDEN TESTS`` lines."""
-    return "".join(line for line in source.splitlines(keepends=True) if not _MARKER.match(line))
+    """``source`` as it runs in grading: without nbgrader's delimiter lines."""
+    return "\n".join(line for region, line in regions(source) if region != DELIMITER)
 
 
 def solution_lines(source: str) -> set[int]:
-    """The 1-based line numbers strictly between ``### BEGIN SOLUTION`` and ``### END SOLUTION``."""
-    inside, lines = None, set()
-    for number, line in enumerate(source.splitlines(), start=1):
-        match = _MARKER.match(line)
-        if match and match[2] == "SOLUTION":
-            if (match[1] == "BEGIN") == (inside is not None):
-                raise ValueError(f"line {number}: unbalanced {line.strip()!r}")
-            inside = number if match[1] == "BEGIN" else None
-        elif inside is not None:
-            lines.add(number)
-    if inside is not None:
-        raise ValueError(f"line {inside}: ### BEGIN SOLUTION is never closed")
-    return lines
+    """The 1-based numbers of the lines inside ``### BEGIN SOLUTION`` / ``### END SOLUTION``."""
+    return {number for number, (region, _) in enumerate(regions(source), start=1) if region == SOLUTION}
 
 
 def read(path: Path) -> Lesson:

@@ -66,7 +66,7 @@ def make(lesson: Lesson, exercise: Exercise, operators: list[str] | None = None)
             first, last = code.line(edit.start), code.line(max(edit.end - 1, edit.start))
             if not all(number in region for number in range(first, last + 1)):
                 continue
-            source = cell.source[:edit.start] + edit.text + cell.source[edit.end:]
+            source = cell.source[: edit.start] + edit.text + cell.source[edit.end :]
             try:
                 dump = ast.dump(ast.parse(source))
             except SyntaxError:
@@ -74,9 +74,9 @@ def make(lesson: Lesson, exercise: Exercise, operators: list[str] | None = None)
             if dump in seen:
                 continue
             seen.add(dump)
-            grown = edit.text.count("\n") - cell.source[edit.start:edit.end].count("\n")
-            original = textwrap.dedent("\n".join(lines[first - 1:last]))
-            mutated = textwrap.dedent("\n".join(source.splitlines()[first - 1:last + grown]))
+            grown = edit.text.count("\n") - cell.source[edit.start : edit.end].count("\n")
+            original = textwrap.dedent("\n".join(lines[first - 1 : last]))
+            mutated = textwrap.dedent("\n".join(source.splitlines()[first - 1 : last + grown]))
             identity = "\x00".join(key(exercise.grade_id, edit.operator, original, mutated))
             digest = hashlib.sha1(identity.encode()).hexdigest()
             number, mutant_id = 1, f"{edit.operator}-{digest[:6]}"
@@ -84,8 +84,24 @@ def make(lesson: Lesson, exercise: Exercise, operators: list[str] | None = None)
                 number += 1
                 mutant_id = f"{edit.operator}-{digest[:6]}-{number}"
             ids.add(mutant_id)
-            diff = "\n".join(difflib.unified_diff(lines, source.splitlines(), cell.grade_id,
-                                                  f"{cell.grade_id} ({mutant_id})", n=1, lineterm=""))
-            mutants.append(Mutant(mutant_id, exercise.grade_id, cell.grade_id, index, edit.operator,
-                                  edit.description, first, original, mutated, source, diff))
+            diff = "\n".join(
+                difflib.unified_diff(
+                    lines, source.splitlines(), cell.grade_id, f"{cell.grade_id} ({mutant_id})", n=1, lineterm=""
+                )
+            )
+            mutants.append(
+                Mutant(
+                    mutant_id,
+                    exercise.grade_id,
+                    cell.grade_id,
+                    index,
+                    edit.operator,
+                    edit.description,
+                    first,
+                    original,
+                    mutated,
+                    source,
+                    diff,
+                )
+            )
     return mutants

@@ -61,7 +61,7 @@ class Code:
         return self._byte_col(node.end_lineno, node.end_col_offset)
 
     def text(self, node: ast.AST) -> str:
-        return self.source[self.start(node):self.end(node)]
+        return self.source[self.start(node) : self.end(node)]
 
     def outer(self, node: ast.AST) -> tuple[int, int]:
         """The span of ``node`` with the grouping parentheses around it: ``(a - b)``, not ``a - b``."""
@@ -84,9 +84,7 @@ class Code:
 
     def fit(self, node: ast.AST, text: str) -> str:
         """``text`` to stand where ``node`` stands, in parentheses unless it binds tightly or the place is free."""
-        if _atomic(text) or self._free(node):
-            return text
-        return f"({text})"
+        return text if self._free(node) else _grouped(text)
 
     def _free(self, node: ast.AST) -> bool:
         parent = self.parent.get(node)
@@ -106,8 +104,22 @@ def _atomic(text: str) -> bool:
         return False
     if isinstance(node, ast.Constant):
         return not isinstance(node.value, (int, float)) or node.value >= 0
-    return isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.List, ast.Dict, ast.Set,
-                             ast.ListComp, ast.DictComp, ast.SetComp, ast.JoinedStr))
+    return isinstance(
+        node,
+        (
+            ast.Name,
+            ast.Attribute,
+            ast.Call,
+            ast.Subscript,
+            ast.List,
+            ast.Dict,
+            ast.Set,
+            ast.ListComp,
+            ast.DictComp,
+            ast.SetComp,
+            ast.JoinedStr,
+        ),
+    )
 
 
 Operator = Callable[[ast.AST, Code], Iterator[tuple[int, int, str, str]]]
@@ -119,6 +131,7 @@ def operator(name: str) -> Callable[[Operator], Operator]:
     def register(function: Operator) -> Operator:
         OPERATORS[name] = function
         return function
+
     return register
 
 
@@ -134,7 +147,7 @@ def edits(code: Code, names: list[str] | None = None) -> Iterator[Edit]:
 
 def _one_line(text: str, width: int = 120) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= width else text[:width - 3] + "..."
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _replace(code: Code, node: ast.AST, text: str, description: str):
@@ -158,8 +171,14 @@ _MODULES = {"np", "numpy", "pd", "pandas", "math"}
 
 # -- the operators ---------------------------------------------------------------------------------
 
-_ARITHMETIC = {ast.Add: ("+", "-"), ast.Sub: ("-", "+"), ast.Mult: ("*", "/"), ast.Div: ("/", "*"),
-               ast.FloorDiv: ("//", "/"), ast.Pow: ("**", "*")}
+_ARITHMETIC = {
+    ast.Add: ("+", "-"),
+    ast.Sub: ("-", "+"),
+    ast.Mult: ("*", "/"),
+    ast.Div: ("/", "*"),
+    ast.FloorDiv: ("//", "/"),
+    ast.Pow: ("**", "*"),
+}
 
 
 def _is_text(node: ast.AST) -> bool:
@@ -181,9 +200,18 @@ def arithmetic(node, code):
         yield _replace(code, node, code.text(node.operand), "sign dropped (`-x` -> `x`)")
 
 
-_COMPARISON = {ast.Lt: ("<", "<="), ast.LtE: ("<=", "<"), ast.Gt: (">", ">="), ast.GtE: (">=", ">"),
-               ast.Eq: ("==", "!="), ast.NotEq: ("!=", "=="), ast.In: ("in", "not in"),
-               ast.NotIn: ("not in", "in"), ast.Is: ("is", "is not"), ast.IsNot: ("is not", "is")}
+_COMPARISON = {
+    ast.Lt: ("<", "<="),
+    ast.LtE: ("<=", "<"),
+    ast.Gt: (">", ">="),
+    ast.GtE: (">=", ">"),
+    ast.Eq: ("==", "!="),
+    ast.NotEq: ("!=", "=="),
+    ast.In: ("in", "not in"),
+    ast.NotIn: ("not in", "in"),
+    ast.Is: ("is", "is not"),
+    ast.IsNot: ("is not", "is"),
+}
 
 
 @operator("comparison")
@@ -233,16 +261,24 @@ def off_by_one(node, code):
             elif node.args:
                 period = code.text(node.args[0])
                 flipped = period[1:] if period.startswith("-") else f"-{code.fit(node.args[0], period)}"
-                yield (code.start(node.args[0]), code.end(node.args[0]), flipped,
-                       f"`.{name}({period})` -> `.{name}({flipped})`: direction of the lag reversed")
+                yield (
+                    code.start(node.args[0]),
+                    code.end(node.args[0]),
+                    flipped,
+                    f"`.{name}({period})` -> `.{name}({flipped})`: direction of the lag reversed",
+                )
     elif name == "len":
         yield from _plus_minus(code, node, "count")
     elif isinstance(node, ast.Slice):
         for bound in (node.lower, node.upper):
             if bound is not None and not isinstance(bound, ast.Constant):
                 yield from _plus_minus(code, bound, "slice bound")
-    elif (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "iloc"
-          and not isinstance(node.slice, (ast.Slice, ast.Tuple, ast.Constant))):
+    elif (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "iloc"
+        and not isinstance(node.slice, (ast.Slice, ast.Tuple, ast.Constant))
+    ):
         yield from _plus_minus(code, node.slice, "position")
 
 
@@ -273,16 +309,33 @@ def constant(node, code):
         if value >= 1000 and str(value).rstrip("0") == "1":
             changes[1] = "unit conversion dropped"
     else:
-        changes = {1.0: "zero -> one"} if value == 0 else {0.0: "one -> zero"} if value == 1 else \
-            {value * 100: "a share written as a percent", value / 100: "a percent read as a share"}
+        changes = (
+            {1.0: "zero -> one"}
+            if value == 0
+            else {0.0: "one -> zero"}
+            if value == 1
+            else {value * 100: "a share written as a percent", value / 100: "a percent read as a share"}
+        )
     original = code.text(node)
     for new, why in changes.items():
         text = _number(new)
         yield _replace(code, node, text, f"{why}: `{original}` -> `{text}`")
 
 
-_MASK_METHODS = {"isin", "between", "notna", "isna", "notnull", "isnull", "startswith", "endswith", "contains",
-                 "duplicated", "any", "all"}
+_MASK_METHODS = {
+    "isin",
+    "between",
+    "notna",
+    "isna",
+    "notnull",
+    "isnull",
+    "startswith",
+    "endswith",
+    "contains",
+    "duplicated",
+    "any",
+    "all",
+}
 
 
 def _is_mask(node: ast.AST) -> bool:
@@ -296,9 +349,13 @@ def _is_mask(node: ast.AST) -> bool:
     return _method(node, _MASK_METHODS) is not None
 
 
+def _grouped(text: str) -> str:
+    """``text`` in parentheses unless it binds tightly on its own."""
+    return text if _atomic(text) else f"({text})"
+
+
 def _negated(code: Code, node: ast.AST, sign: str) -> str:
-    text = code.text(node)
-    return f"{sign}{text}" if _atomic(text) else f"{sign}({text})"
+    return sign + _grouped(code.text(node))
 
 
 @operator("condition")
@@ -321,8 +378,7 @@ def condition(node, code):
         yield start, end, new, f"`{old}` -> `{new}`"
     elif isinstance(node, ast.BoolOp):
         word, other = ("and", "or") if isinstance(node.op, ast.And) else ("or", "and")
-        texts = [code.fit(value, code.text(value)) if not _atomic(code.text(value)) else code.text(value)
-                 for value in node.values]
+        texts = [_grouped(code.text(value)) for value in node.values]
         for index, value in enumerate(node.values):
             rest = [text for position, text in enumerate(texts) if position != index]
             yield _replace(code, node, f" {word} ".join(rest), f"condition dropped: `{code.text(value)}`")
@@ -358,15 +414,14 @@ def swap(node, code):
         for first, second in zip(node.args, node.args[1:]):
             a, b = code.text(first), code.text(second)
             if a != b:
-                gap = code.source[code.end(first):code.start(second)]
+                gap = code.source[code.end(first) : code.start(second)]
                 yield code.start(first), code.end(second), f"{b}{gap}{a}", f"arguments swapped: `{a}` and `{b}`"
     elif isinstance(node, ast.BinOp) and isinstance(node.op, _NONCOMMUTATIVE) and not _is_text(node.left):
         (start, left_end), (right_start, end) = code.outer(node.left), code.outer(node.right)
         a, b = code.text(node.left), code.text(node.right)
         if a != b:
             gap = code.source[left_end:right_start]
-            wrap = (lambda text: text if _atomic(text) else f"({text})")
-            yield start, end, f"{wrap(b)}{gap}{wrap(a)}", f"operands swapped: `{a}` and `{b}`"
+            yield start, end, f"{_grouped(b)}{gap}{_grouped(a)}", f"operands swapped: `{a}` and `{b}`"
 
 
 @operator("sort")
@@ -383,8 +438,17 @@ def sort(node, code):
         yield _replace(code, node, code.text(node.args[0]), "`sorted(...)` removed")
 
 
-_STATISTICS = {"mean": ("median", "sum"), "median": ("mean",), "sum": ("mean",), "max": ("min",), "min": ("max",),
-               "idxmax": ("idxmin",), "idxmin": ("idxmax",), "nunique": ("count",), "count": ("nunique",)}
+_STATISTICS = {
+    "mean": ("median", "sum"),
+    "median": ("mean",),
+    "sum": ("mean",),
+    "max": ("min",),
+    "min": ("max",),
+    "idxmax": ("idxmin",),
+    "idxmin": ("idxmax",),
+    "nunique": ("count",),
+    "count": ("nunique",),
+}
 
 
 @operator("statistic")
@@ -423,12 +487,24 @@ def axis(node, code):
             yield _replace(code, node.value, new, f"`axis={node.value.value!r}` -> `axis={new}`")
 
 
+_SCOPES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+
+
 def _assigned(body: list[ast.stmt]) -> list[tuple[ast.AST, str]]:
-    """(node, name) for every name a function body binds, outside nested functions and classes."""
+    """(node, name) for every name a function body binds, outside nested scopes (functions, comprehensions)."""
     found, stack = [], list(body)
     while stack:
         node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        if isinstance(node, _SCOPES):
             continue
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             found.append((node, node.id))
@@ -454,13 +530,27 @@ def return_intermediate(node, code):
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         bound = _assigned(node.body)
         for returned in _returns(node.body):
-            names = {name: None for target, name in sorted(bound, key=lambda pair: code.start(pair[0]))
-                     if code.end(target) <= code.start(returned) and name != code.text(returned.value)}
+            names = {
+                name: None
+                for target, name in sorted(bound, key=lambda pair: code.start(pair[0]))
+                if code.end(target) <= code.start(returned) and name != code.text(returned.value)
+            }
             for name in names:
                 yield _replace(code, returned.value, name, f"returns the intermediate `{name}`")
 
 
 #: The order in which mutants are made: where two operators make the same mutant, the first names it.
-ORDER = ("return-intermediate", "sort", "statistic", "dropna", "axis", "condition", "swap", "off-by-one",
-         "comparison", "arithmetic", "constant")
+ORDER = (
+    "return-intermediate",
+    "sort",
+    "statistic",
+    "dropna",
+    "axis",
+    "condition",
+    "swap",
+    "off-by-one",
+    "comparison",
+    "arithmetic",
+    "constant",
+)
 OPERATORS = {name: OPERATORS[name] for name in ORDER}

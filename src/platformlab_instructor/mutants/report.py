@@ -45,12 +45,19 @@ class ExerciseResult:
 
 
 def _entry(entry: Equivalent, reason: str) -> dict:
-    return {"where": entry.where, "exercise": entry.exercise, "operator": entry.operator,
-            "original": entry.original, "mutated": entry.mutated, "reason": reason}
+    return {
+        "where": entry.where,
+        "exercise": entry.exercise,
+        "operator": entry.operator,
+        "original": entry.original,
+        "mutated": entry.mutated,
+        "reason": reason,
+    }
 
 
-def judge(lesson: Lesson, plan: dict[str, list[Mutant]], run: LessonRun,
-          entries: list[Equivalent]) -> tuple[list[ExerciseResult], list[dict]]:
+def judge(
+    lesson: Lesson, plan: dict[str, list[Mutant]], run: LessonRun, entries: list[Equivalent]
+) -> tuple[list[ExerciseResult], list[dict]]:
     """The lesson's results, and the stale entries that name no exercise of it."""
     results, known = [], {exercise.grade_id for exercise in lesson.exercises}
     for exercise in lesson.exercises:
@@ -59,10 +66,17 @@ def judge(lesson: Lesson, plan: dict[str, list[Mutant]], run: LessonRun,
         outcomes = {outcome.mutant: outcome for outcome in run.outcomes.get(exercise.grade_id, [])}
         mine = [entry for entry in entries if entry.exercise == exercise.grade_id]
         used = {entry.where: False for entry in mine}
-        result = ExerciseResult(lesson.stem, exercise.grade_id, [lesson.cells[i].grade_id for i in exercise.solutions],
-                                made=len(plan[exercise.grade_id]), killed=0, survived=0, equivalent=0,
-                                seconds=round(sum(outcome.seconds for outcome in outcomes.values()), 2),
-                                error=run.errors.get(exercise.grade_id))
+        result = ExerciseResult(
+            lesson.stem,
+            exercise.grade_id,
+            [lesson.cells[i].grade_id for i in exercise.solutions],
+            made=len(plan[exercise.grade_id]),
+            killed=0,
+            survived=0,
+            equivalent=0,
+            seconds=round(sum(outcome.seconds for outcome in outcomes.values()), 2),
+            error=run.errors.get(exercise.grade_id),
+        )
         missing = 0
         for mutant in plan[exercise.grade_id]:
             outcome = outcomes.get(mutant.id)
@@ -81,22 +95,43 @@ def judge(lesson: Lesson, plan: dict[str, list[Mutant]], run: LessonRun,
             else:
                 status, reason = "survived", ""
                 result.survived += 1
-                result.survivors.append({"id": mutant.id, "operator": mutant.operator, "cell": mutant.cell,
-                                         "line": mutant.line, "description": mutant.description,
-                                         "original": mutant.original, "mutated": mutant.mutated, "diff": mutant.diff})
-            result.mutants.append({"id": mutant.id, "operator": mutant.operator, "cell": mutant.cell,
-                                   "line": mutant.line, "description": mutant.description,
-                                   "status": status, "reason": reason})
+                result.survivors.append(
+                    {
+                        "id": mutant.id,
+                        "operator": mutant.operator,
+                        "cell": mutant.cell,
+                        "line": mutant.line,
+                        "description": mutant.description,
+                        "original": mutant.original,
+                        "mutated": mutant.mutated,
+                        "diff": mutant.diff,
+                    }
+                )
+            result.mutants.append(
+                {
+                    "id": mutant.id,
+                    "operator": mutant.operator,
+                    "cell": mutant.cell,
+                    "line": mutant.line,
+                    "description": mutant.description,
+                    "status": status,
+                    "reason": reason,
+                }
+            )
         if missing and not result.error:
             result.error = f"{missing} mutants have no verdict (the lesson worker failed)"
         for entry in mine:
             if not used[entry.where]:
                 killed = any(entry.key == mutant.key for mutant in plan[exercise.grade_id])
-                result.stale.append(_entry(entry, "the tests kill this mutant: it is not needed" if killed
-                                           else "matches no mutant of this exercise"))
+                result.stale.append(
+                    _entry(
+                        entry, "the tests kill this mutant: it is not needed" if killed else "matches no mutant of this exercise"
+                    )
+                )
         results.append(result)
-    orphans = [_entry(entry, f"{lesson.stem} has no exercise {entry.exercise!r}")
-               for entry in entries if entry.exercise not in known]
+    orphans = [
+        _entry(entry, f"{lesson.stem} has no exercise {entry.exercise!r}") for entry in entries if entry.exercise not in known
+    ]
     return results, orphans
 
 
@@ -114,13 +149,25 @@ def table(results: list[ExerciseResult], bar: float) -> str:
     rows = [_COLUMNS]
     for result in results:
         flag = "  ERROR" if result.error else f"  < {bar:g}%" if result.below(bar) else ""
-        rows.append((result.lesson, result.exercise, str(result.made), str(result.killed), str(result.survived),
-                     str(result.equivalent), f"{result.score:.1f}%", f"{result.seconds:.1f}{flag}"))
+        rows.append(
+            (
+                result.lesson,
+                result.exercise,
+                str(result.made),
+                str(result.killed),
+                str(result.survived),
+                str(result.equivalent),
+                f"{result.score:.1f}%",
+                f"{result.seconds:.1f}{flag}",
+            )
+        )
     widths = [max(len(row[column]) for row in rows) for column in range(len(_COLUMNS))]
     lines = []
     for row in rows:
-        cells = [value.ljust(width) if column < 2 or column == len(row) - 1 else value.rjust(width)
-                 for column, (value, width) in enumerate(zip(row, widths))]
+        cells = [
+            value.ljust(width) if column < 2 or column == len(row) - 1 else value.rjust(width)
+            for column, (value, width) in enumerate(zip(row, widths))
+        ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
@@ -133,8 +180,10 @@ def details(results: list[ExerciseResult], orphans: list[dict], equivalents_fold
             parts.append(f"ERROR {result.lesson} {result.exercise}: {result.error}")
     survivors = [result for result in results if result.survivors]
     if survivors:
-        parts.append("Surviving mutants: strengthen the hidden tests (and keep the mutant as a wrong answer), or record\n"
-                     f"a mutant that cannot change any result in {equivalents_folder}/NN-slug.equivalent.yaml.")
+        parts.append(
+            "Surviving mutants: strengthen the hidden tests (and keep the mutant as a wrong answer), or record\n"
+            f"a mutant that cannot change any result in {equivalents_folder}/NN-slug.equivalent.yaml."
+        )
     for result in survivors:
         parts.append(f"{result.lesson} {result.exercise}: {result.survived} of {result.made} survive ({result.score:.1f}%)")
         for survivor in result.survivors:
@@ -153,8 +202,10 @@ def closing(results: list[ExerciseResult], bar: float, stale: int = 0, problems:
     killed = sum(result.killed for result in results)
     judged = killed + sum(result.survived for result in results)
     below = [result for result in results if result.below(bar)]
-    line = (f"{len(results)} exercises, {made} mutants, {100.0 * killed / judged if judged else 100.0:.1f}% killed, "
-            f"{sum(result.equivalent for result in results)} equivalent, {len(below)} below {bar:g}%")
+    line = (
+        f"{len(results)} exercises, {made} mutants, {100.0 * killed / judged if judged else 100.0:.1f}% killed, "
+        f"{sum(result.equivalent for result in results)} equivalent, {len(below)} below {bar:g}%"
+    )
     if below:
         line += ": " + ", ".join(f"{result.exercise} ({result.lesson[:2]}, {result.score:.1f}%)" for result in below)
     errors = sum(1 for result in results if result.error) + problems

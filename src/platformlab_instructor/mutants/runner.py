@@ -101,7 +101,7 @@ class _Notebook:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             result = self.shell.run_cell(source, store_history=False)
             if "matplotlib.pyplot" in sys.modules:
-                sys.modules["matplotlib.pyplot"].close("all")  # figures are not shown; free them
+                sys.modules["matplotlib.pyplot"].close("all")  # as the inline backend does after each cell
         return result.error_before_exec or result.error_in_exec, err.getvalue()
 
     def trial(self, exercise: Exercise, mutant: Mutant | None = None) -> tuple[bool, str]:
@@ -259,18 +259,30 @@ def _run_in_worker(lesson, plan, root, limits) -> LessonRun:
         return run
 
 
-def run(work: list[tuple[Lesson, dict[str, list[Mutant]]]], root: Path, limits: Limits, jobs: int = 1,
-        done=None) -> list[LessonRun]:
+def run(
+    work: list[tuple[Lesson, dict[str, list[Mutant]]]], root: Path, limits: Limits, jobs: int = 1, done=None
+) -> list[LessonRun]:
     """Run lessons in worker processes (fresh, one per lesson), at most ``jobs`` mutants at a time.
 
     ``done(run)`` is called as each lesson finishes. Results come back in the order of ``work``.
     """
     context = multiprocessing.get_context("spawn")
     slots = context.BoundedSemaphore(max(1, jobs))
-    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(work))), mp_context=context,
-                             initializer=_init_worker, initargs=(slots,), max_tasks_per_child=1) as pool:
+    with ProcessPoolExecutor(
+        max_workers=max(1, min(jobs, len(work))),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(slots,),
+        max_tasks_per_child=1,
+    ) as pool:
         futures = [pool.submit(_run_in_worker, lesson, plan, root, limits) for lesson, plan in work]
         if done:
             for future in futures:
-                future.add_done_callback(lambda finished: done(finished.result()))
-        return [future.result() for future in futures]
+                future.add_done_callback(lambda finished: finished.exception() or done(finished.result()))
+        runs = []
+        for (lesson, _), future in zip(work, futures):
+            try:
+                runs.append(future.result())
+            except Exception as error:  # noqa: BLE001 - the worker died (a crash outside any mutant)
+                runs.append(LessonRun(lesson.stem, problems=[f"the lesson worker died: {_describe(error)}"]))
+        return runs
