@@ -32,8 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "src"))
 
-from grading import classroom as cr  # noqa: E402  (tests/grading/classroom.py)
 from platformlab_instructor.course import tool_environment  # noqa: E402
+
+from grading import classroom as cr  # noqa: E402  (tests/grading/classroom.py)
 
 
 def build_class(n: int) -> list[tuple[str, str, bytes]]:

@@ -37,15 +37,19 @@ def naive(lesson: exercises.Lesson, mutant, timeout: float) -> tuple[bool, float
     exercise = next(e for e in lesson.exercises if e.grade_id == mutant.exercise)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
-        client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
-                                resources={"metadata": {"path": scratch}})
+        client = NotebookClient(
+            notebook, timeout=timeout, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": scratch}}
+        )
         try:
             client.execute()
         except Exception:  # noqa: BLE001 - a timeout or dead kernel kills the mutant, as in grading
             return True, time.perf_counter() - started
     seconds = time.perf_counter() - started
-    failed = any(output.output_type == "error" or output.get("name") == "stderr"
-                 for index in range(exercise.first, exercise.test + 1) for output in code[index].get("outputs", []))
+    failed = any(
+        output.output_type == "error" or output.get("name") == "stderr"
+        for index in range(exercise.first, exercise.test + 1)
+        for output in code[index].get("outputs", [])
+    )
     return failed, seconds
 
 
@@ -67,22 +71,28 @@ def main() -> None:
     [run] = runner.run([(lesson, plan)], ROOT, runner.Limits(timeout=args.timeout), jobs=1)
     fork_total = time.perf_counter() - started
     verdicts = {o.mutant: o.killed for outcomes in run.outcomes.values() for o in outcomes}
-    print(f"fork:  {fork_total:7.1f} s for all {len(mutants)} mutants (worker start included), "
-          f"{fork_total / len(mutants):.3f} s per mutant")
+    print(
+        f"fork:  {fork_total:7.1f} s for all {len(mutants)} mutants (worker start included), "
+        f"{fork_total / len(mutants):.3f} s per mutant"
+    )
 
     step = max(1, len(mutants) // args.sample)
-    sample = mutants[::step][:args.sample]
+    sample = mutants[::step][: args.sample]
     times, agree = [], 0
     for mutant in sample:
         killed, seconds = naive(lesson, mutant, args.timeout)
         times.append(seconds)
         agree += killed == verdicts[mutant.id]
-        print(f"  naive {mutant.exercise:28} {mutant.id:28} {seconds:6.1f} s  "
-              f"{'killed' if killed else 'survived'} (fork: {'killed' if verdicts[mutant.id] else 'survived'})")
+        print(
+            f"  naive {mutant.exercise:28} {mutant.id:28} {seconds:6.1f} s  "
+            f"{'killed' if killed else 'survived'} (fork: {'killed' if verdicts[mutant.id] else 'survived'})"
+        )
     per_naive = sum(times) / len(times)
     print(f"naive: {per_naive:7.3f} s per mutant ({len(sample)} sampled, a fresh kernel and the whole notebook each)")
-    print(f"ratio: the fork design is {per_naive / (fork_total / len(mutants)):.1f}x faster per mutant; "
-          f"verdicts agree on {agree} of {len(sample)} sampled mutants")
+    print(
+        f"ratio: the fork design is {per_naive / (fork_total / len(mutants)):.1f}x faster per mutant; "
+        f"verdicts agree on {agree} of {len(sample)} sampled mutants"
+    )
 
 
 if __name__ == "__main__":

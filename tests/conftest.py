@@ -35,6 +35,7 @@ TEST_MARKERS = {
     "test_grade_layouts.py::test_moodle_zip_with_roster_and_folders": "grading",
     "test_grade_layouts.py::test_killed_run_resumes_without_grading_twice": "grading",
     "test_cli.py::test_lab_serves_the_lessons": "slow",
+    "test_mutants.py::test_every_exercise_kills_at_least_90_percent_of_its_mutants": "slow",
 }
 
 

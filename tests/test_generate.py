@@ -43,13 +43,15 @@ class AlreadyGenerated:
         return self.made[stem]
 
 
-def drifted_copy(folder: Path) -> tuple[Path, Path]:
-    """A copy of lessons/ in ``folder`` with the first lesson edited by hand and a lesson with no source."""
-    for lesson in lessons.find():
-        shutil.copyfile(lesson.student, folder / lesson.filename)
-    edited = folder / lessons.find()[0].filename
+def drifted_copy(folder: Path, current: dict[str, Path]) -> tuple[Path, Path]:
+    """``current`` (stem -> an up-to-date student notebook) copied into ``folder``, with the first lesson
+    edited by hand, and a lesson with no source."""
+    for stem, path in current.items():
+        shutil.copyfile(path, folder / f"{stem}.ipynb")
+    edited = folder / f"{next(iter(current))}.ipynb"
+    before = edited.read_bytes()
     edited.write_text(edited.read_text(encoding="utf-8").replace("Learning objectives", "Objectives"), encoding="utf-8")
-    assert edited.read_bytes() != lessons.find()[0].student.read_bytes(), "the edit changed nothing: pick another phrase"
+    assert edited.read_bytes() != before, "the edit changed nothing: pick another phrase"
     orphan = folder / "99-no-source.ipynb"
     orphan.write_text("{}", encoding="utf-8")
     return edited, orphan
@@ -60,7 +62,7 @@ def test_check_names_a_drifted_lesson(tmp_path, generated, monkeypatch):
     and does `generate()` then rewrite the edited one (and keep the orphan)?"""
     monkeypatch.setattr(AlreadyGenerated, "made", generated)
     monkeypatch.setattr("platformlab_instructor.generate.Course", AlreadyGenerated)
-    edited, orphan = drifted_copy(tmp_path)
+    edited, orphan = drifted_copy(tmp_path, generated)
     before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
     assert generate(check=True, target=tmp_path) == [edited, orphan]
     assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before, "--check changed a file"
@@ -88,7 +90,7 @@ def test_cli_check_exits_1_and_names_a_drifted_lesson(tmp_path):
     (tmp_path / "solutions").mkdir()
     (tmp_path / "lessons").mkdir()
     shutil.copyfile(first.solution, tmp_path / "solutions" / first.filename)
-    edited, _ = drifted_copy(tmp_path / "lessons")
+    edited, _ = drifted_copy(tmp_path / "lessons", {first.stem: first.student})
     text = edited.read_bytes()
     done = run_cli("--root", str(tmp_path), "generate", "--check", first.stem)
     assert done.returncode == 1, done.stdout + done.stderr

@@ -33,7 +33,6 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from . import answers
 from . import lessons as catalogue
 from .errors import PlatformlabError

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import os
 import subprocess
 import sys
 import zipfile
@@ -21,8 +20,8 @@ import nbformat
 from platformlab_instructor import lessons
 from platformlab_instructor.course import tool_environment
 from platformlab_instructor.grading.identify import grade_id
-from submissions import wrong_answers
 
+from submissions import wrong_answers
 
 
 def run_grade(*args, cwd=None) -> subprocess.CompletedProcess:
