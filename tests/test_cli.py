@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -50,6 +51,37 @@ def get(url: str) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+def _platformlab(*args, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "platformlab_instructor", *map(str, args)], capture_output=True,
+                          text=True, timeout=120, cwd=cwd)
+
+
+def test_version_is_the_packages():
+    """Does --version print the one version number, pyproject's?"""
+    from importlib.metadata import version
+
+    done = _platformlab("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"platformlab {version('platformlab')}"
+
+
+def test_simulate_writes_into_the_course_named_by_root(tmp_path):
+    """Does `platformlab --root DIR simulate NAME` rebuild DIR/data/NAME.csv, byte for byte what the generator makes?"""
+    from platformlab import simulate
+
+    shutil.copytree(lessons.root() / "data", tmp_path / "data")
+    (tmp_path / "data" / "city_panel.csv").write_text("stale\n", encoding="utf-8")
+    done = _platformlab("--root", tmp_path, "simulate", "city_panel")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "data" / "city_panel.csv").read_bytes() == simulate.render("city_panel")
+
+
+def test_no_course_folder_is_a_clear_error(tmp_path):
+    """Run outside any course, or with a --root that is not one: exit 1 with a message saying how to name it."""
+    done = _platformlab("--root", tmp_path, "generate", "--check")
+    assert done.returncode == 1
+    assert "not a course folder" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_lab_serves_the_lessons(tmp_path):

@@ -45,7 +45,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from . import simulate
+    from platformlab import simulate
 
     for name in args.names or simulate.names():
         simulate.write(name)
