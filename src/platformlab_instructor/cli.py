@@ -78,6 +78,12 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mutants(args: argparse.Namespace) -> int:
+    from .mutants import run
+
+    return run(args)
+
+
 def parser() -> argparse.ArgumentParser:
     from platformlab import __version__
     from platformlab.root import ENV
@@ -135,6 +141,16 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--export-only", action="store_true",
                        help="grade nothing: write the tables and feedback again from the gradebook (after manual grading)")
     grade.set_defaults(run=_grade, parser=grade)
+
+    from .mutants.command import add_arguments as mutant_arguments
+
+    mutants = verbs.add_parser("mutants", help="measure how strong each exercise's tests are (mutation analysis)",
+                               description="Mutate the reference solution of every autograded exercise (the mistakes "
+                               "students make), run the exercise's visible and hidden tests against each mutant, and "
+                               "report per exercise how many the tests reject; the survivors are printed as diffs. "
+                               "Exit 1 when an exercise rejects fewer than --min-score percent.")
+    mutant_arguments(mutants)
+    mutants.set_defaults(run=_mutants)
     return top
 
 

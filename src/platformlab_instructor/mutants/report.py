@@ -138,6 +138,7 @@ def judge(
 def write_json(results: list[ExerciseResult], file: Path) -> None:
     """The report: a list with one object per exercise (its fields, and ``score`` in percent)."""
     rows = [{**asdict(result), "score": round(result.score, 1)} for result in results]
+    file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

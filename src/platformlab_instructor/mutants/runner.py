@@ -15,7 +15,9 @@ the solution cell, or the test), when the test cell writes to stderr (nbgrader s
 such a cell 0), or when its child dies: over the wall-clock limit (``SIGALRM`` in the
 child, ``SIGKILL`` from the parent as a backstop), over the address-space limit
 (``RLIMIT_AS``: ``MemoryError`` or a crash), or by any other signal. Every child ends with
-a verdict; a run never waits on a stuck mutant. ``slots`` (a semaphore shared by all
+a verdict; a run never waits on a stuck mutant. The notebook's own cells have
+``PARENT_TIMEOUT`` times the limit: one that runs past it is reported as an error of the
+lesson, which goes on. ``slots`` (a semaphore shared by all
 lesson workers) bounds how many children run at once: ``--jobs``.
 """
 
@@ -41,6 +43,8 @@ from .mutant import Mutant
 
 #: Seconds the parent waits past the limit before it kills a child the alarm did not stop.
 GRACE = 2.0
+#: The notebook's own cells (run once, in the lesson worker) may take this many times a mutant's limit.
+PARENT_TIMEOUT = 4
 _REASON = 400  # characters of a reason kept: the verdict must fit one atomic pipe write
 
 
@@ -125,6 +129,22 @@ class _Notebook:
         return False, ""
 
 
+@contextlib.contextmanager
+def _deadline(seconds: float):
+    """Raise ``TimeoutError`` in whatever runs past ``seconds``: the lesson's own cells must not hang the run."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"still running after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _address_space() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[0]) * resource.getpagesize()
@@ -158,8 +178,9 @@ class _Children:
             _, hard = resource.getrlimit(resource.RLIMIT_AS)
             soft = _address_space() + self.limits.memory_mib * 2**20
             resource.setrlimit(resource.RLIMIT_AS, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+            begun = time.monotonic()
             killed, reason = self.notebook.trial(exercise, mutant)
-            os.write(write, json.dumps([killed, reason[:_REASON]]).encode())
+            os.write(write, json.dumps([killed, reason[:_REASON], time.monotonic() - begun]).encode())
         except BaseException as error:  # noqa: BLE001 - whatever happens, the child must not go on as the parent
             with contextlib.suppress(BaseException):
                 os.write(write, json.dumps([True, f"harness: {_describe(error)}"[:_REASON]]).encode())
@@ -193,7 +214,8 @@ class _Children:
         self.slots.release()
         seconds = time.monotonic() - started
         if data and not overdue:
-            killed, reason = json.loads(bytes(data))
+            verdict = json.loads(bytes(data))  # [killed, reason] and, unless the harness failed, the child's own time
+            killed, reason, seconds = *verdict[:2], verdict[2] if len(verdict) > 2 else seconds
         elif overdue or os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGALRM:
             killed, reason = True, f"timeout: still running after {self.limits.timeout:g} s"
         elif os.WIFSIGNALED(status):
@@ -234,12 +256,14 @@ def run_lesson(lesson: Lesson, plan: dict[str, list[Mutant]], root: Path, limits
         if exercise.grade_id not in plan:
             continue
         for index in range(position, exercise.first):
-            error, _ = notebook.run(lesson.cells[index].code)
+            with _deadline(PARENT_TIMEOUT * limits.timeout):
+                error, _ = notebook.run(lesson.cells[index].code)
             if error is not None:
                 run.problems.append(f"cell {lesson.cells[index].grade_id} raised {_describe(error)}")
         for mutant in plan[exercise.grade_id]:
             children.fork(exercise, mutant)
-        killed, reason = notebook.trial(exercise)
+        with _deadline(PARENT_TIMEOUT * limits.timeout):
+            killed, reason = notebook.trial(exercise)
         if killed:
             run.errors[exercise.grade_id] = f"the solution fails its own test: {reason}"
         position = exercise.test + 1
