@@ -55,12 +55,18 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _publish(args: argparse.Namespace) -> int:
     from .generate import generate
-    from .publish import publish
+    from .publish import hub_links, publish
 
+    if args.hub_repo and not args.hub:
+        args.parser.error("--hub-repo needs --hub (the JupyterHub the links open)")
     if not args.skip_check and generate(check=True):
         raise PlatformlabError("lessons/ is out of date with solutions/; run `platformlab generate` first")
-    written = publish(args.dest, repo=args.repo, ref=args.ref)
+    written = publish(args.dest, repo=args.repo, ref=args.ref, hub=args.hub, hub_repo=args.hub_repo, hub_branch=args.hub_branch)
     print(f"wrote the student copy to {args.dest} ({len(written)} files); no leaks found. Commit and push it yourself.")
+    if args.hub:
+        print(f"nbgitpuller links that open each lesson in JupyterLab on {args.hub} (also in the copy's README):")
+        for lesson, link in hub_links(args.dest, args.hub, args.hub_repo, args.hub_branch, args.repo).items():
+            print(f"  {lesson}  {link}")
     return 0
 
 
@@ -73,7 +79,7 @@ def _grade(args: argparse.Namespace) -> int:
         args.parser.error("give SUBMISSIONS (a zip or a folder), or --export-only")
     else:
         summary = grade(args.submissions, out=args.out, jobs=args.jobs, timeout=args.timeout, force=args.force,
-                        roster=args.roster, memory=args.memory, fork=not args.no_fork)
+                        roster=args.roster, memory=args.memory, fork=not args.no_fork, isolation=args.isolation)
     print(summary.text())
     return 0
 
@@ -122,8 +128,13 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("dest", type=Path, help="an empty folder, a previous copy, or a clone of the public repository")
     publish.add_argument("--repo", help="OWNER/NAME of the public GitHub repository the badges launch (default: DEST's git remote origin)")
     publish.add_argument("--ref", default="HEAD", help="branch, tag or commit the badges launch (default: HEAD, the default branch)")
+    publish.add_argument("--hub", metavar="URL", help="the course's JupyterHub (https://hub.example.edu): also print, and put in "
+                         "the README, an nbgitpuller link per lesson that opens it in JupyterLab there")
+    publish.add_argument("--hub-repo", metavar="URL", help="the git URL the hub pulls the copy from "
+                         "(default: https://github.com/OWNER/NAME, the public repository)")
+    publish.add_argument("--hub-branch", default="main", metavar="BRANCH", help="the branch the hub pulls (default: main)")
     publish.add_argument("--skip-check", action="store_true", help="do not check lessons/ against solutions/ first")
-    publish.set_defaults(run=_publish)
+    publish.set_defaults(run=_publish, parser=publish)
     grade = verbs.add_parser("grade", help="grade a class: an LMS zip or folder in; grades, feedback, item analysis out",
                              description="Grade every notebook in SUBMISSIONS (a Canvas or Moodle zip, a folder of per-student "
                              "folders, or an nbgrader submitted/ tree) with nbgrader, in parallel. Writes grades.csv, items.csv, "
@@ -138,6 +149,9 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--force", action="store_true", help="grade again submissions an earlier run already graded")
     grade.add_argument("--no-fork", action="store_true",
                        help="start every kernel afresh instead of forking one that has the lessons' libraries imported")
+    grade.add_argument("--isolation", choices=("auto", "box", "none"), default="auto",
+                       help="run student code in boxes (bubblewrap: no network, no course files, no other student's; "
+                       "'box' insists, 'none' declines, default 'auto': where the machine can, with a warning where not)")
     grade.add_argument("--export-only", action="store_true",
                        help="grade nothing: write the tables and feedback again from the gradebook (after manual grading)")
     grade.set_defaults(run=_grade, parser=grade)

@@ -1,7 +1,8 @@
 """The kernel manager and execute step of a grading kernel: nbgrader's ``Execute``, bounded.
 
 - :class:`BoundedKernelManager` puts :mod:`.launcher` in front of the kernel command
-  (memory cap, kernels forked from the :mod:`.zygote`).
+  (memory cap, kernels forked from the :mod:`.zygote`, a box of :mod:`.isolation`); in
+  a box the kernel talks over Unix sockets in its folder (``ipc``), not TCP.
 - :class:`BoundedExecute` is nbgrader's ``Execute`` with that kernel manager, a scratch
   working directory (which holds neither the source notebooks nor the gradebook), a cap
   on how much output one cell may collect, and an immediate kernel shutdown. When a cell
@@ -9,22 +10,28 @@
   limit, that cell gets an error (:data:`KERNEL_DIED`, :data:`KERNEL_STUCK`), a new kernel
   re-runs the cells before it, and the rest of the notebook still runs and scores.
 
-It does not isolate the file system or the network: student code can still read
-absolute paths the grading user can read.
+Without boxes (``--isolation none``, or a machine without bubblewrap) student code can
+read what the grading user can read.
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import os
+import secrets
 import shutil
 import sys
+from pathlib import Path
+from queue import Empty
 
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbclient.util import run_sync
+from nbclient.util import ensure_async, run_sync
 from nbformat import from_dict
+from nbgrader import utils
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from .launcher import note_fallback
 
@@ -34,6 +41,41 @@ MAX_CELL_OUTPUT = 200_000
 KERNEL_DIED, KERNEL_STUCK = "KernelDied", "KernelStuck"
 #: The line the output cap leaves where it dropped output.
 TRUNCATED = "output truncated by the grader"
+#: The kinds of trouble the grader observes, worst first.
+TROUBLE = ("crashed", "timeout", "memory", "truncated")
+#: Seconds the check of :mod:`.guard` may take before the cell runs without it (and is flagged).
+GUARD_TIMEOUT = 20
+GUARD_SOURCE = (Path(__file__).with_name("guard.py")).read_text(encoding="utf-8")
+
+
+def cell_name(cell) -> str:
+    """A cell's nbgrader id, or its cell id."""
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return (meta.get("grade_id") if isinstance(meta, dict) else None) or f"cell {cell.get('id', '?')}"
+
+
+def is_test(cell) -> bool:
+    """An autograded test cell (nbgrader scores it from its outputs)."""
+    return cell.cell_type == "code" and isinstance(cell.metadata.get("nbgrader"), dict) and utils.is_grade(cell) \
+        and not utils.is_solution(cell)
+
+
+def names_used(source: str) -> list[str]:
+    """The names a cell's code reads (for the check of builtins it relies on)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)})
+
+
+def ends_with_expression(source: str) -> bool:
+    """Whether a cell's last statement is an expression: only then can running it give an ``execute_result``."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    return bool(body) and isinstance(body[-1], ast.Expr)
 
 
 def same_python(executable: str) -> bool:
@@ -46,16 +88,27 @@ class BoundedKernelManager(AsyncKernelManager):
     """A kernel manager that starts the kernel through :mod:`.launcher`."""
 
     memory_limit = Integer(2048, help="address-space limit of the kernel, MiB (0: none)").tag(config=True)
-    zygote = Unicode("", help="socket of a running zygote to fork kernels from ('' : start them afresh)").tag(config=True)
+    zygote = Unicode("", help="name of a running zygote to fork kernels from ('' : start them afresh)").tag(config=True)
+    boxed = Bool(False, help="run kernels in boxes (isolation.py)").tag(config=True)
+    readable = Unicode("", help="what a box may read, separated by os.pathsep").tag(config=True)
+    fallback_log = Unicode("", help="file where a kernel that starts afresh says why").tag(config=True)
+    folder = Unicode("", help="the kernel's own folder: its box, its connection file and sockets")
+
+    async def _async_pre_start_kernel(self, **kwargs):
+        if self.boxed and self.folder:  # the box has its own network: talk over sockets in its folder
+            self.transport, self.ip = "ipc", os.path.join(self.folder, "ipc")
+            self.connection_file = os.path.join(self.folder, "kernel.json")
+        return await super()._async_pre_start_kernel(**kwargs)
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
         zygote = self.zygote
         if zygote and not (command and same_python(command[0])):
-            note_fallback(zygote, f"the kernel runs another Python: {command[:1]}")
+            note_fallback(self.fallback_log, f"the kernel runs another Python: {command[:1]}")
             zygote = ""
+        box = ["--box", self.folder, "--readable", self.readable] if self.boxed else []
         return [sys.executable, "-m", "platformlab_instructor.grading.launcher", "--memory", str(self.memory_limit),
-                "--zygote", zygote, "--", *command]
+                "--zygote", zygote, "--fallback-log", self.fallback_log, *box, "--", *command]
 
 
 class BoundedExecute(Execute):
@@ -68,6 +121,11 @@ class BoundedExecute(Execute):
         kwargs.setdefault("kernel_manager_class", BoundedKernelManager)
         super().__init__(*args, **kwargs)
         self.shutdown_kernel = "immediate"
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.folder = self.scratch
+        return km
 
     def preprocess(self, nb, resources=None, km=None):
         if self.scratch:
@@ -100,6 +158,7 @@ class BoundedExecute(Execute):
         await self.km.restart_kernel(now=True)
         await self.async_start_new_kernel_client()
         await self.async_wait_for_reply(self.kc.kernel_info())
+        await self._async_guard("baseline", [], self.nb.cells[index])
         skip = {self.error_on_timeout["ename"], KERNEL_DIED, KERNEL_STUCK}
         for earlier in self.nb.cells[:index]:
             if earlier.cell_type != "code" or not earlier.source.strip():
@@ -107,6 +166,73 @@ class BoundedExecute(Execute):
             if any(o.get("ename") in skip for o in earlier.get("outputs", [])):
                 continue
             await self.async_wait_for_reply(self.kc.execute(earlier.source, silent=True, store_history=False), earlier)
+
+    def _guard(self, call: str, names: list[str], cell) -> None:
+        run_sync(self._async_guard)(call, names, cell)
+
+    async def _async_guard(self, call: str, names: list[str], cell) -> None:
+        """Run :mod:`.guard`'s ``call`` silently in the kernel; keep what it found as flags.
+
+        The answer travels in the execute reply's ``user_expressions`` (shell channel), tagged
+        with a nonce; no answer, or a wrong one, is itself a flag.
+        """
+        nonce = secrets.token_hex(8)
+        if call == "baseline":
+            self._guarded = False
+            code, arguments = f"__import__('builtins').exec({GUARD_SOURCE!r}, {{'__name__': '_platformlab_guard'}})", repr(nonce)
+        else:
+            code, arguments = "pass", f"{nonce!r}, {names!r}"
+        expression = f"__import__('sys').modules['_platformlab_guard'].{call}({arguments})"
+        msg_id = self.kc.execute(code, silent=True, store_history=False, user_expressions={"r": expression})
+        where = cell_name(cell)
+        try:
+            found = json.loads(ast.literal_eval(
+                (await self._reply(msg_id))["content"]["user_expressions"]["r"]["data"]["text/plain"]))
+            if found.get("nonce") != nonce:
+                raise ValueError("wrong nonce")
+        except Exception as error:  # no answer, an error, a forged one: the kernel's machinery is not its own
+            self.flags.append(f"{where}: the grader's check of the kernel got no valid answer ({type(error).__name__})")
+            return
+        if call == "baseline":
+            self._guarded = True
+        self.flags.extend(f"{where}: {finding}" for finding in found.get("found", []))
+
+    async def _reply(self, msg_id: str) -> dict:
+        """The shell reply to ``msg_id`` within :data:`GUARD_TIMEOUT` seconds (TimeoutError otherwise)."""
+        import time
+
+        deadline = time.monotonic() + GUARD_TIMEOUT
+        while True:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=max(0.1, deadline - time.monotonic())))
+            except Empty:
+                raise TimeoutError from None
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+            if time.monotonic() > deadline:
+                raise TimeoutError
+
+    def _drop_forged_results(self, cell) -> None:
+        """Remove a test cell's ``execute_result`` when the test cannot have produced it: the cell
+        failed (its last line never ran) or does not end with an expression. nbgrader would read
+        it as the cell's score (a hook or thread of the notebook can send one)."""
+        results = [o for o in cell.outputs if o.output_type == "execute_result"]
+        failed = any(o.output_type == "error" for o in cell.outputs)
+        if results and (failed or not ends_with_expression(cell.source)):
+            cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]
+            self.flags.append(f"{cell_name(cell)}: a result the test's code did not produce was removed")
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        if cell is not None:  # nbclient's own time limit: the one way a cell times out
+            self.observe("timeout", cell)
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        reply = kwargs["execute_reply"]["content"]
+        if reply.get("status") == "error" and reply.get("ename") == "MemoryError" and getattr(self.km, "memory_limit", 0):
+            # the kernel's own word (see worker.status): a MemoryError reply while a cap was in force
+            self.observe("memory", kwargs["cell"])
 
     def output(self, outs, msg, display_id, cell_index):
         # Past the cap, drop ordinary output so that a print loop cannot fill the grader's
@@ -130,5 +256,7 @@ class BoundedExecute(Execute):
         marker = ("truncated", name)
         if marker not in self._notices.setdefault(cell_index, set()):
             self._notices[cell_index].add(marker)
+            if getattr(self, "nb", None) is not None:
+                self.observe("truncated", self.nb.cells[cell_index])
             outs.append(from_dict({"output_type": "stream", "name": name, "text": notice}))
         return None

@@ -3,15 +3,21 @@
 How one grading kernel starts (one module per process)::
 
     worker process (worker.py, nbgrader's Autograde with kernels.BoundedExecute)
+      │  starts its own zygote (zygote.py): a process that has imported the lessons'
+      │  libraries, inside the worker's box (isolation.py) when boxes are on
       └─ kernels.BoundedKernelManager puts this module in front of the kernel command:
-         python -m platformlab_instructor.grading.launcher --memory MB --zygote SOCKET -- KERNEL-ARGV
+         python -m platformlab_instructor.grading.launcher --memory MB --zygote NAME
+                [--box FOLDER --readable PATHS] --fallback-log FILE -- KERNEL-ARGV
            ├─ zygote given and reachable: ask it for a kernel (request_kernel); the zygote
-           │  (zygote.py, a process that has imported the lessons' libraries) forks a child,
-           │  bound() and ipykernel; this process stands in for the child towards
-           │  jupyter_client (stand_in): it forwards signals and exits when the child does
+           │  forks a child, bound() and ipykernel, in the kernel's folder of the box; this
+           │  process stands in for the child towards jupyter_client (stand_in): it
+           │  forwards signals and exits when the child does
            └─ otherwise (no zygote, another Python, it failed): bound() this process and
-              exec the ordinary kernel command. Each such fallback is logged to the
-              zygote's folder, and the run reports how many kernels started afresh.
+              exec the ordinary kernel command, in a box of its own when boxes are on.
+              Each such fallback is logged (--fallback-log), and the run reports the count.
+
+The zygote listens on an abstract Unix socket of the grader's network namespace: a kernel
+in a box has a network namespace of its own and cannot reach it.
 
 Why not a jupyter_client ``KernelProvisioner``: provisioners are found through entry
 points and kernel specs, and the stand-in would still be needed because the forked kernel
@@ -27,25 +33,27 @@ import os
 import signal
 import socket
 import sys
-import time
 
 #: How long a request to the zygote may take before the kernel starts afresh instead.
 ZYGOTE_TIMEOUT = 30
+#: The largest file a kernel may write (RLIMIT_FSIZE), MiB.
+FILE_LIMIT = 256
 
 
 def bound(memory: int) -> None:
     """Make this process a grading kernel's: address space capped at ``memory`` MiB (0: no
-    cap), and its own standard streams on /dev/null.
+    cap), files capped at :data:`FILE_LIMIT` MiB, and its own standard streams on /dev/null.
 
     Both ways of starting a kernel (``exec`` here, a fork in :mod:`.zygote`) go through it.
     The kernel's own log ("running over TCP without encryption") would otherwise land in
     the middle of the progress bar; what cells print travels over Jupyter's messages.
     """
-    if memory > 0:
-        import resource
+    import resource
 
+    if memory > 0:
         limit = memory * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT << 20, FILE_LIMIT << 20))
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -62,77 +70,73 @@ def receive(connection) -> str:
     return data.decode()
 
 
-def request_kernel(path: str, argv: list[str], memory: int) -> int:
-    """Ask the zygote at ``path`` for a kernel; return the child's pid."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+def address(name: str) -> str:
+    """The abstract Unix socket address of zygote ``name`` (no file: only its network namespace sees it)."""
+    return "\0" + name
+
+
+def request_kernel(name: str, argv: list[str]) -> socket.socket:
+    """Ask zygote ``name`` for a kernel; return the connection, which stays open as long as the
+    kernel lives (the kernel may be in a box, whose pids mean nothing here)."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
         client.settimeout(ZYGOTE_TIMEOUT)
-        client.connect(path)
-        request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "memory": memory, "watch": os.getpid()}
+        client.connect(address(name))
+        request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}
         client.sendall(json.dumps(request).encode() + b"\n")
-        return json.loads(receive(client))["pid"]
+        json.loads(receive(client))["pid"]
+    except BaseException:
+        client.close()
+        raise
+    return client
 
 
-def stand_in(pid: int) -> None:
-    """Be the kernel process for jupyter_client: pass signals to ``pid``; exit when it does.
+def stand_in(kernel: socket.socket) -> None:
+    """Be the kernel process for jupyter_client: pass the signals it sends (interrupts,
+    shutdown) down the connection to the kernel; exit when the kernel closes it.
 
-    If this process's parent (the grading worker) dies, the kernel is killed too.
+    If this process's parent (the grading worker) dies, the connection closes, and the
+    kernel, which watches it, ends too.
     """
+    import select
+
     def forward(signum, frame):
         try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
+            kernel.sendall(f"{signum}\n".encode())
+        except OSError:
             os._exit(0)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(signum, forward)
     parent = os.getppid()
-    if not wait_for_exit(pid, give_up=lambda: os.getppid() != parent):
-        try:  # the grader died (even kill -9): take the kernel with us
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    while os.getppid() == parent:
+        if select.select([kernel], [], [], 0.5)[0]:
+            try:
+                if not kernel.recv(64):
+                    break  # the kernel is gone
+            except OSError:
+                break
     os._exit(0)
 
 
-def wait_for_exit(pid: int, give_up=lambda: False) -> bool:
-    """Block until process ``pid`` ends (True) or ``give_up()`` says to stop waiting (False)."""
-    import select
-
+def note_fallback(path: str, why: str) -> None:
+    """Add a line to the run's fallback log (``path``): a kernel started afresh, and why."""
+    if not path:
+        return
     try:
-        descriptor = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        descriptor = None
-    while not give_up():
-        if descriptor is not None:
-            if select.select([descriptor], [], [], 0.5)[0]:
-                return True
-        else:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return True
-            time.sleep(0.05)
-    return False
-
-
-def fallback_log(zygote: str) -> str:
-    """The file, beside the zygote's socket, where kernels that started afresh say why."""
-    return os.path.join(os.path.dirname(zygote), "fallbacks.log")
-
-
-def note_fallback(zygote: str, why: str) -> None:
-    """Say in the zygote's folder that a kernel started afresh, and why (the run counts and logs these)."""
-    try:
-        with open(fallback_log(zygote), "a", encoding="utf-8") as log:
+        with open(path, "a", encoding="utf-8") as log:
             log.write(f"kernel started afresh ({why})\n")
     except OSError:
-        pass  # the zygote's folder is gone: the run is ending
+        pass  # the run's folder is gone: the run is ending
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m platformlab_instructor.grading.launcher")
     parser.add_argument("--memory", type=int, default=0, help="address-space limit in MiB (0: none)")
-    parser.add_argument("--zygote", default="", help="socket of a zygote to fork the kernel from (see zygote.py)")
+    parser.add_argument("--zygote", default="", help="name of a zygote to fork the kernel from (see zygote.py)")
+    parser.add_argument("--box", default="", help="run the kernel in a box (isolation.py) whose folder is this")
+    parser.add_argument("--readable", default="", help="what the box may read, separated by os.pathsep")
+    parser.add_argument("--fallback-log", default="", help="file to note a kernel that starts afresh in")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -141,12 +145,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.zygote:
         if command[1:3] == ["-m", "ipykernel_launcher"]:
             try:
-                stand_in(request_kernel(args.zygote, command[3:], args.memory))  # never returns
+                stand_in(request_kernel(args.zygote, command[3:]))  # never returns
             except (OSError, ValueError, KeyError) as error:
                 why = f"{type(error).__name__}: {error}"
         else:
             why = f"not an ipykernel command: {command[:3]}"
-        note_fallback(args.zygote, why)
+        note_fallback(args.fallback_log, why)
+    if args.box:
+        from .isolation import command as box
+
+        command = box(args.box, args.readable.split(os.pathsep), dict(os.environ)) + command
     bound(args.memory)
     os.execvp(command[0], command)
 

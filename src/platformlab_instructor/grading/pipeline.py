@@ -37,7 +37,6 @@ from ..course import NbgraderFailed
 from ..errors import PlatformlabError
 from .progress import Progress
 from .records import Journal, Manifest, Record, Result, Skipped, Submission, Task, sha256
-from .zygote import Zygote
 from . import identify, intake, pool, report, worker
 
 log = logging.getLogger(__name__)
@@ -57,6 +56,7 @@ class Summary:
     graded_now: int = 0
     reused: int = 0
     files: dict = field(default_factory=dict)
+    fallbacks: list = field(default_factory=list)  # why each kernel that did not come from a zygote started afresh
 
     def text(self) -> str:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items())) or "none"
@@ -75,8 +75,8 @@ def _sources(sources: dict[str, Path] | None) -> dict[str, Path]:
     return {lesson.stem: lesson.solution for lesson in found}
 
 
-def _course(out: Path, sources: dict[str, Path], timeout: int, memory: int, generate: bool = True) -> worker.GradingCourse:
-    course = worker.GradingCourse(out / "course", sources, timeout=timeout, memory=memory)
+def _course(out: Path, sources: dict[str, Path], timeout: int, generate: bool = True) -> worker.GradingCourse:
+    course = worker.GradingCourse(out / "course", sources, timeout=timeout)
     (out / "course" / "nbgrader_config.py").write_text(
         "# Written by platformlab grade: run `nbgrader formgrader` here to grade the written answers.\n"
         "c = get_config()  # noqa\n", encoding="utf-8")
@@ -99,7 +99,7 @@ def _course(out: Path, sources: dict[str, Path], timeout: int, memory: int, gene
 
 def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60, force: bool = False,
           roster=None, sources: dict[str, Path] | None = None, memory: int = 2048, progress: bool = True,
-          fork: bool = True) -> Summary:
+          fork: bool = True, isolation: str = "auto") -> Summary:
     """Grade every notebook in ``submissions`` (a zip or a folder) against the lessons.
 
     Args:
@@ -115,6 +115,8 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
         progress: draw a progress bar on stderr.
         fork: start kernels by forking a process that has the lessons' libraries imported
             (:mod:`.zygote`); ``False`` starts each kernel afresh, as stock nbgrader does.
+        isolation: ``"box"`` runs student code in boxes (:mod:`.isolation`), ``"none"`` does
+            not, ``"auto"`` does where the machine can and says loudly when it cannot.
 
     Returns a :class:`Summary`. Raises :class:`GradingError` only when grading itself
     cannot run; a student's broken file is a row with a status, never an exception.
@@ -128,7 +130,7 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
     work.mkdir(parents=True, exist_ok=True)
     worker.quiet()
     try:
-        course = _course(out, sources, timeout, memory)
+        course = _course(out, sources, timeout)
     except NbgraderFailed as error:
         lines = [line for line in str(error).splitlines() if line.strip()]
         raise GradingError(f"nbgrader could not set up the course in {out / 'course'}: {lines[-1] if lines else error}") from None
@@ -161,9 +163,10 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
     log.info("%d submissions, %d to grade now, %d already graded, %d files skipped",
              len(rows), len(tasks), summary.reused, len(skipped))
 
-    zygote = Zygote(list(sources.values()), worker.kernel_environment()) if tasks and fork else None
+    fallbacks = work / "fallbacks.log"
+    fallbacks.unlink(missing_ok=True)
     settings = worker.Settings(str(template), {stem: str(path) for stem, path in releases.items()}, timeout, memory,
-                               zygote.path if zygote else "")
+                               fork, _boxed(isolation), str(fallbacks))
     by_key = {row.key: row for row in rows}
     bar = Progress(len(tasks), enabled=progress)
     cpus = jobs or os.cpu_count() or 1
@@ -174,12 +177,30 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
         pool.run(tasks, settings, scratch, cpus,
                  lambda task, result: _finish(journal, course, out, by_key[task.key], result), bar)
     finally:
-        if zygote:
-            zygote.close()
+        summary.fallbacks = fallbacks.read_text().splitlines() if fallbacks.exists() else []
+        if summary.fallbacks and fork:
+            log.warning("%d kernel(s) started afresh instead of from a zygote (slower); first: %s",
+                        len(summary.fallbacks), summary.fallbacks[0])
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.rmtree(work / "staging", ignore_errors=True)
     summary.graded_now = len(tasks)
     return _export(out, sources, summary, rows, skipped)
+
+
+def _boxed(isolation: str) -> bool:
+    """Whether kernels run in boxes: ``box`` insists, ``none`` declines, ``auto`` boxes where it can."""
+    from .isolation import unavailable
+
+    if isolation == "none":
+        log.warning("student code is not isolated (--isolation none): it can read and write what you can")
+        return False
+    why = unavailable()
+    if why and isolation == "box":
+        raise GradingError(f"cannot isolate student code: {why}")
+    if why:
+        log.warning("student code is NOT isolated: %s. It can read the answer key and change other results; "
+                    "see README, 'Grading safely'", why)
+    return not why
 
 
 def _choose(entries: list[intake.Entry], catalogue: identify.Catalogue) -> tuple[list[Submission], list[Skipped]]:
@@ -241,7 +262,7 @@ def _finish(journal: Journal, course: worker.GradingCourse, out: Path, row: Subm
         log.warning("%s: %s", row.key, result.message)
         log.debug("%s", result.detail)
     journal.append(Record(row.key, student, stem, result.status, result.message, result.notes, row.source_file,
-                          result.seconds, result.detail))
+                          result.seconds, result.detail, result.flags))
     shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -301,11 +322,13 @@ def _export(out: Path, sources: dict[str, Path], summary: Summary, rows: list[Su
                     shutil.copyfile(made, target)
     analysis = report.item_analysis(items)
     files = {"grades": out / "grades.csv", "items": out / "items.csv", "skipped": out / "skipped.csv",
+             "review": out / "review.csv",
              "item analysis": out / "item_analysis.csv", "figure": out / "item_analysis.png",
              "Canvas import": out / "canvas.csv", "feedback": out / "feedback", "gradebook": out / "course" / "gradebook.db"}
     report.write_csv(files["grades"], report.GRADES_COLUMNS, grades)
     report.write_csv(files["items"], report.ITEM_COLUMNS, items)
     report.write_csv(files["skipped"], report.SKIPPED_COLUMNS, [vars(s) for s in skipped])
+    report.write_csv(files["review"], report.REVIEW_COLUMNS, report.review(grades))
     report.write_csv(files["item analysis"], report.ANALYSIS_COLUMNS, analysis)
     if report.figure(analysis, files["figure"]) is None:
         files.pop("figure")

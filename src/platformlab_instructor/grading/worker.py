@@ -39,7 +39,9 @@ class Settings:
     releases: dict  # stem -> student version notebook
     timeout: int
     memory: int  # MiB per kernel, 0 for no limit
-    zygote: str = ""  # socket of the kernel zygote, "" to start kernels afresh
+    fork: bool = True  # kernels forked from a zygote of the worker's (zygote.py), not started afresh
+    boxed: bool = False  # kernels (and the zygote) in boxes (isolation.py)
+    fallback_log: str = ""  # where a kernel that starts afresh says why
 
 
 def kernel_environment(environ=None) -> dict:
@@ -54,18 +56,16 @@ class GradingCourse(Course):
     """An nbgrader course whose autograder runs a bounded kernel in a scratch folder,
     and whose feedback hides the hidden tests."""
 
-    def __init__(self, root: Path, sources: dict[str, Path], timeout: int = 60, memory: int = 2048, scratch: str = "",
-                 zygote: str = ""):
+    def __init__(self, root: Path, sources: dict[str, Path], timeout: int = 60, kernels: dict | None = None):
         super().__init__(root, sources, timeout=timeout)
-        self.memory = memory
-        self.scratch = scratch
-        self.zygote = zygote
+        self.kernels = dict(kernels or {})  # BoundedKernelManager's settings: memory_limit, zygote, boxed...
+        self.scratch = ""  # the folder the next kernel runs in
 
     @classmethod
     def existing(cls, root: Path, stems: list[str], timeout: int = 60) -> "GradingCourse":
         """The course already at ``root`` (sources in place): nothing is copied or generated."""
         course = cls.__new__(cls)
-        course.root, course.timeout, course.memory, course.scratch, course.zygote = Path(root), timeout, 0, "", ""
+        course.root, course.timeout, course.kernels, course.scratch = Path(root), timeout, {}, ""
         course.stems = list(stems)
         return course
 
@@ -83,8 +83,8 @@ class GradingCourse(Course):
         config.Autograde.autograde_preprocessors = [BoundedExecute if step is Execute else step
                                                     for step in Autograde.class_traits()["autograde_preprocessors"].default()]
         config.BoundedExecute.scratch = self.scratch
-        config.BoundedKernelManager.memory_limit = self.memory
-        config.BoundedKernelManager.zygote = self.zygote
+        for name, value in self.kernels.items():
+            setattr(config.BoundedKernelManager, name, value)
         config.GenerateFeedback.preprocessors = [GetGrades, HideTests, CSSHTMLHeaderPreprocessor]
         config.GenerateFeedback.exporter_class = feedback_exporter()
         return config
@@ -94,17 +94,39 @@ _state: dict = {}
 
 
 def start(settings: Settings, work: str) -> None:
-    """Set up this worker process: its scratch course and the lesson catalogue."""
+    """Set up this worker process: its scratch course, the lesson catalogue, its box and zygote."""
+    from multiprocessing.util import Finalize
+
+    from .isolation import readable
+    from .launcher import note_fallback
+    from .zygote import Zygote
+
     root = Path(tempfile.mkdtemp(prefix=f"worker-{os.getpid()}-", dir=work))
     template = Path(settings.template)
     sources = {stem: template / "source" / stem / f"{stem}.ipynb" for stem in settings.releases}
     os.environ.update(kernel_environment())
-    course = GradingCourse(root, sources, timeout=settings.timeout, memory=settings.memory, zygote=settings.zygote)
+    # a box's folder holds its kernels' folders and Unix sockets: a short path (socket paths are limited to ~100 bytes)
+    box = tempfile.mkdtemp(prefix="pl-box-") if settings.boxed else ""
+    paths = readable() if settings.boxed else []
+    zygote = Zygote(list(sources.values()), os.environ, settings.memory, box, paths) if settings.fork else None
+    if zygote and not zygote.name:
+        note_fallback(settings.fallback_log, "this worker's zygote did not start")
+    Finalize(None, _close, args=(zygote, box), exitpriority=10)
+    kernels = {"memory_limit": settings.memory, "zygote": zygote.name if zygote else "", "boxed": settings.boxed,
+               "readable": os.pathsep.join(paths), "fallback_log": settings.fallback_log}
+    course = GradingCourse(root, sources, timeout=settings.timeout, kernels=kernels)
     shutil.copyfile(template / "gradebook.db", root / "gradebook.db")
-    _state.update(root=root, course=course, catalogue=identify.Catalogue(
+    _state.update(root=root, course=course, box=box, catalogue=identify.Catalogue(
         {stem: Path(path) for stem, path in settings.releases.items()}, sources))
     quiet()
     _scratch_gradebooks_skip_fsync()
+
+
+def _close(zygote, box: str) -> None:
+    if zygote:
+        zygote.close()
+    if box:
+        shutil.rmtree(box, ignore_errors=True)
 
 
 def _scratch_gradebooks_skip_fsync() -> None:
@@ -149,6 +171,8 @@ def grade(task: Task) -> Result:
 
 
 def _grade(task: Task) -> Result:
+    from .kernels import BoundedExecute
+
     root, course = _state["root"], _state["course"]
     stem = task.lesson
     lesson = _state["catalogue"].lessons[stem]
@@ -160,7 +184,8 @@ def _grade(task: Task) -> Result:
     import nbformat
 
     nbformat.write(notebook, submitted)
-    scratch = tempfile.mkdtemp(prefix="platformlab-run-")
+    scratch = tempfile.mkdtemp(prefix="k", dir=_state["box"] or None)
+    BoundedExecute.latest = None  # set again by the run below: what it observed decides the status
     try:
         course.scratch = scratch
         api = course.api()
@@ -170,8 +195,8 @@ def _grade(task: Task) -> Result:
                           detail=(result.get("log", "") + result.get("error", ""))[-4000:])
         autograded = root / "autograded" / INSIDE / stem / f"{stem}.ipynb"
         grades, comments = course.grades_and_comments(stem, INSIDE)
-        graded = nbformat.read(autograded, as_version=4)
-        verdict, more = status(graded)
+        run = BoundedExecute.latest
+        verdict, more = status(run.observed, course.kernels.get("memory_limit", 0))
         feedback = api.generate_feedback(stem, INSIDE, force=True)
         out = Path(task.staging)
         out.mkdir(parents=True, exist_ok=True)
@@ -182,28 +207,25 @@ def _grade(task: Task) -> Result:
             shutil.copyfile(html, out / "feedback.html")
         else:
             more.append("feedback page could not be made: " + _last_error(feedback))
-        return Result(task.key, verdict, "; ".join(more), notes, list(grades.values()), comments)
+        return Result(task.key, verdict, "; ".join(more), notes, list(grades.values()), comments, flags=list(run.flags))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def status(notebook) -> tuple[str, list[str]]:
-    """The submission's status from its autograded notebook, and a note per kind of trouble."""
-    from .kernels import KERNEL_DIED, KERNEL_STUCK, TRUNCATED
+def status(observed: dict[str, list[str]], memory: int = 0) -> tuple[str, list[str]]:
+    """The submission's status and a note per kind of trouble, from what the grader observed
+    (:attr:`.kernels.BoundedExecute.observed`: kind -> cells), never from the notebook's outputs.
 
-    found = {kind: [] for kind in ("crashed", "timeout", "memory", "truncated")}
-    kinds = {KERNEL_DIED: "crashed", "CellTimeoutError": "timeout", KERNEL_STUCK: "timeout", "MemoryError": "memory"}
-    for cell in notebook.cells:
-        name = identify.grade_id(cell) or f"cell {cell.get('id', '?')}"
-        for output in cell.get("outputs", []):
-            if output.output_type == "error" and output.ename in kinds:
-                found[kinds[output.ename]].append(name)
-            elif output.output_type == "stream" and TRUNCATED in output.text:
-                found["truncated"].append(name)
+    ``crashed``, ``timeout`` and ``truncated`` are the grader's own observations. ``memory`` is a
+    MemoryError the kernel reported while a cap of ``memory`` MiB was in force: a notebook can raise
+    one itself, which gains nothing (the cell failed) and is said to be the kernel's report.
+    """
     notes = {"crashed": "the kernel died (a new one ran the rest) in:", "timeout": "ran past the time limit:",
-             "memory": "ran out of memory:", "truncated": "output truncated:"}
-    said = [f"{notes[kind]} {', '.join(dict.fromkeys(names))}" for kind, names in found.items() if names]
-    verdict = next((kind for kind in ("crashed", "timeout", "memory") if found[kind]), "graded")
+             "memory": f"MemoryError under the {memory:,} MiB cap (the kernel's report) in:" if memory else
+                       "MemoryError (the kernel's report) in:",
+             "truncated": "output truncated:"}
+    said = [f"{notes[kind]} {', '.join(observed.get(kind, []))}" for kind in notes if observed.get(kind)]
+    verdict = next((kind for kind in ("crashed", "timeout", "memory") if observed.get(kind)), "graded")
     return verdict, said
 
 

@@ -5,13 +5,20 @@ than running most lesson notebooks. The zygote imports them once; each kernel is
 then a ``fork`` of it, a fresh copy that has run no student code, so submissions
 still never share a kernel.
 
-How: :class:`Zygote` (in the grading run's main process) starts
-``python -m platformlab_instructor.grading.zygote SOCKET MODULE...``, which imports
-the modules and listens on a Unix socket. The kernel command (:mod:`.launcher`)
-connects, sends the kernel's arguments, working folder, environment and memory
-limit, and gets back the pid of a forked child that runs ipykernel exactly as
-``python -m ipykernel_launcher`` would. The child exits when the launcher process
-(its stand-in towards jupyter_client) dies, and the zygote exits with the run.
+How: :class:`Zygote` (one per grading worker process) makes a listening socket with an
+abstract name in the worker's network namespace and starts
+``python -m platformlab_instructor.grading.zygote FD MEMORY MODULE...`` with it, in the
+worker's box when boxes are on (:mod:`.isolation`). The zygote imports the modules and
+accepts on the socket. The kernel command (:mod:`.launcher`) connects, sends the
+kernel's arguments, working folder and environment, and gets back the pid of a forked
+child that runs ipykernel exactly as ``python -m ipykernel_launcher`` would, under the
+zygote's own memory cap. The child exits when the launcher process (its stand-in towards
+jupyter_client) dies, and the zygote exits with its worker.
+
+In a box, kernels cannot reach the socket (their network namespace is the box's), a
+forked kernel does not keep the listening socket, and before each new kernel the zygote
+kills every other process left in the box, so nothing a submission started can touch the
+next one. A client that sends nothing is dropped after :data:`CLIENT_TIMEOUT` seconds.
 
 Only modules that do not need a running IPython shell at import time are preloaded
 (:data:`SAFE`): matplotlib's inline backend and ipywidgets hook into the shell when
@@ -24,7 +31,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,50 +38,54 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .launcher import bound, fallback_log, receive, wait_for_exit
+from . import isolation
+from .launcher import address, bound, receive
 
 log = logging.getLogger(__name__)
+
+#: Seconds a client of the zygote has to send its request.
+CLIENT_TIMEOUT = 5
 
 #: Importable without an IPython shell, and without changing what a kernel does later.
 SAFE = ("numpy", "pandas", "scipy", "matplotlib", "matplotlib.pyplot", "seaborn", "yaml", "statsmodels", "sklearn")
 
 
 class Zygote:
-    """The kernel zygote of one grading run; ``path`` (its socket) is "" when it could not start."""
+    """The kernel zygote of one worker; ``name`` (its socket's) is "" when it could not start.
 
-    def __init__(self, notebooks: list[Path], environ: dict):
-        self.folder = tempfile.mkdtemp(prefix="platformlab-z-")  # short: Unix socket paths are limited to ~100 bytes
-        self.path, self.process = "", None
+    ``box``: the folder of the worker's box (kernels' folders go inside it), or "" for none;
+    ``readable``: what the box may read (:func:`.isolation.readable`).
+    """
+
+    def __init__(self, notebooks: list[Path], environ: dict, memory: int, box: str = "", readable: list[str] = ()):
+        self.name, self.process = "", None
         modules = preload_list(notebooks)
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        name = f"platformlab-zygote-{os.getpid()}-{os.urandom(8).hex()}"
+        self.errors = tempfile.TemporaryFile("w+")
         try:
-            with open(os.path.join(self.folder, "zygote.log"), "w") as errors:
-                self.process = subprocess.Popen([sys.executable, "-m", __name__, os.path.join(self.folder, "s"), *modules],
-                                                env=environ, stdout=subprocess.PIPE, stderr=errors, text=True)
+            server.bind(address(name))
+            server.listen(16)
+            prefix = isolation.command(box, [*readable, *isolation.launch_code()], environ) if box else []
+            self.process = subprocess.Popen([*prefix, sys.executable, "-m", __name__, str(server.fileno()), str(memory),
+                                             "box" if box else "open", *modules], env=environ, pass_fds=[server.fileno()],
+                                            stdout=subprocess.PIPE, stderr=self.errors, text=True)
             if self.process.stdout.readline().strip() == "ready":
-                self.path = os.path.join(self.folder, "s")
-                log.info("kernel zygote ready, with %s preloaded", ", ".join(modules) or "nothing")
+                self.name = name
+                log.info("kernel zygote ready%s, with %s preloaded", " in a box" if box else "", ", ".join(modules) or "nothing")
         except OSError as error:
             log.warning("the kernel zygote could not start (%s): every kernel starts afresh", error)
-        if not self.path and self.process is not None:
-            log.warning("the kernel zygote did not start: every kernel starts afresh. Its log:\n%s", self.log_text())
-
-    def log_text(self) -> str:
-        path = os.path.join(self.folder, "zygote.log")
-        return Path(path).read_text(errors="replace")[-2000:] if os.path.exists(path) else ""
-
-    def fallbacks(self) -> list[str]:
-        """Why each kernel of this run that did not come from the zygote started afresh."""
-        path = fallback_log(os.path.join(self.folder, "s"))
-        return Path(path).read_text().splitlines() if os.path.exists(path) else []
+        finally:
+            server.close()  # the zygote has its own copy
+        if not self.name and self.process is not None:
+            self.errors.seek(0)
+            log.warning("the kernel zygote did not start: every kernel starts afresh. Its log:\n%s", self.errors.read()[-2000:])
 
     def close(self) -> None:
-        fallbacks = self.fallbacks()
-        if fallbacks:
-            log.warning("%d kernel(s) started afresh instead of from the zygote; first: %s", len(fallbacks), fallbacks[0])
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self.errors.close()
 
 
 def preload_list(notebooks) -> list[str]:
@@ -102,8 +112,8 @@ def preload_list(notebooks) -> list[str]:
     return [module for module in SAFE if module in wanted]
 
 
-def serve(path: str, modules: list[str]) -> None:
-    """Import ``modules``, then fork a kernel for each request on the socket at ``path``."""
+def serve(descriptor: int, memory: int, boxed: bool, modules: list[str]) -> None:
+    """Import ``modules``, then fork a kernel for each request on the listening socket ``descriptor``."""
     # Same start as ipykernel_launcher: the current folder is not on sys.path while importing.
     if sys.path and (sys.path[0] in ("", os.getcwd())):
         del sys.path[0]
@@ -118,41 +128,65 @@ def serve(path: str, modules: list[str]) -> None:
         except Exception as error:  # a module that fails here is simply imported by the kernel itself
             print(f"could not preload {module}: {error}", file=sys.stderr)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    if boxed:  # kernels (same user in the box) may not read this process's memory, nor each other's
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4; inherited by forked kernels
     parent = os.getppid()
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen(16)
+    server = socket.socket(fileno=descriptor)
     server.settimeout(1.0)
     print("ready", flush=True)
     while True:
-        if os.getppid() != parent:  # the grader is gone (even kill -9): so is the zygote
+        if os.getppid() != parent:  # the worker is gone (even kill -9): so is the zygote
             os._exit(0)
         try:
             connection, _ = server.accept()
         except socket.timeout:
             continue
         with connection:
-            request = json.loads(receive(connection))
+            connection.settimeout(CLIENT_TIMEOUT)
+            try:
+                request = json.loads(receive(connection))
+                argv, cwd, env = request["argv"], request["cwd"], request["env"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a client that sends nothing, or nonsense, gets nothing
+            if boxed:
+                env = {**{k: v for k, v in env.items() if k in isolation.PASSED}, "HOME": cwd, "TMPDIR": "/tmp",
+                       "PATH": os.environ.get("PATH", "")}
+                _kill_strays()
             pid = os.fork()
             if pid == 0:
                 server.close()
-                connection.close()
-                _become_kernel(request)  # never returns
-            connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                _become_kernel(argv, cwd, env, connection, memory)  # never returns
+            try:
+                connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+            except OSError:
+                os.kill(pid, signal.SIGKILL)
 
 
-def _become_kernel(request: dict) -> None:
+def _kill_strays() -> None:
+    """Kill every process left in this box but the box's init and this zygote: what earlier
+    kernels started (daemons included) must not live on into the next submission."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (1, os.getpid()):
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def _become_kernel(argv: list[str], cwd: str, env: dict, launcher: socket.socket, memory: int) -> None:
     try:
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        os.chdir(request["cwd"])
+        os.chdir(cwd)
         os.environ.clear()
-        os.environ.update(request["env"])
-        bound(request.get("memory") or 0)
-        _die_with(request["watch"])
+        os.environ.update(env)
+        bound(memory)
+        _obey(launcher)
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed()
-        sys.argv = ["ipykernel_launcher", *request["argv"]]
+        sys.argv = ["ipykernel_launcher", *argv]
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance()
@@ -160,16 +194,29 @@ def _become_kernel(request: dict) -> None:
         os._exit(0)
 
 
-def _die_with(pid: int) -> None:
-    """Exit this process as soon as process ``pid`` (the launcher standing in for it) ends."""
+def _obey(launcher: socket.socket) -> None:
+    """Take the signals the launcher passes down the connection (a signal number a line),
+    and end this kernel as soon as the launcher, its stand-in towards jupyter_client, is gone."""
     import threading
 
-    def watch():
-        wait_for_exit(pid)
-        os._exit(1)
+    def listen():
+        buffer = b""
+        while True:
+            try:
+                block = launcher.recv(64)
+            except OSError:
+                block = b""
+            if not block:
+                os._exit(1)
+            buffer += block
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                if line.strip().isdigit():
+                    os.kill(os.getpid(), int(line))
 
-    threading.Thread(target=watch, daemon=True).start()
+    launcher.settimeout(None)
+    threading.Thread(target=listen, daemon=True).start()
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2:])
+    serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "box", sys.argv[4:])
