@@ -16,6 +16,8 @@ TEST_PINS := tests/pins.txt
 # The browser test drives Debian's chromium with Playwright (from PyPI, in the test extra);
 # nothing downloads a browser. Installing the driver package brings chromium with it.
 CHROMEDRIVER := /usr/bin/chromedriver
+# `platformlab grade` runs student code in boxes made by Debian's bubblewrap.
+BWRAP := /usr/bin/bwrap
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Python code that ruff checks; notebooks that must be committed without outputs.
@@ -29,10 +31,10 @@ SLOW      := browser or binder or grading or slow
 lab: $(VENV)/.installed
 	$(BIN)/platformlab lab
 
-test: lint $(CHROMEDRIVER)
+test: lint $(CHROMEDRIVER) $(BWRAP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: lint
+test-fast: lint $(BWRAP)
 	$(BIN)/python -m pytest -m "not ($(SLOW))" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
@@ -50,6 +52,10 @@ lessons: $(VENV)/.installed
 $(CHROMEDRIVER):
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+
+$(BWRAP):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y bubblewrap
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
