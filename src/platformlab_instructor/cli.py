@@ -7,11 +7,11 @@ Exit codes: 0 done; 1 a failure the message explains (:class:`.errors.Platformla
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
 
+from . import logs
 from .errors import PlatformlabError
 
 
@@ -123,7 +123,7 @@ def parser() -> argparse.ArgumentParser:
 
     publish = verbs.add_parser("publish", help="write the student-only copy that Binder builds",
                                description="Write the student-only copy of the course to DEST (lessons, data, the package, "
-                               "binder/, a student README with Binder badges, the licence; no solutions, no hidden tests), "
+                               "binder/, a student README with Binder badges and, with --hub, nbgitpuller links; the licence; no solutions, no hidden tests), "
                                "after checking that lessons/ matches solutions/, and refuse if anything would leak.")
     publish.add_argument("dest", type=Path, help="an empty folder, a previous copy, or a clone of the public repository")
     publish.add_argument("--repo", help="OWNER/NAME of the public GitHub repository the badges launch (default: DEST's git remote origin)")
@@ -168,21 +168,11 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def _log_to_stderr(verbose: int) -> None:
-    """Warnings by default; with -v our own modules' story (fallbacks, phases); with -vv the
-    libraries' too (nbgrader, traitlets, the kernels)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    if verbose < 2:
-        handler.addFilter(lambda record: record.name.startswith("platformlab") or record.levelno >= logging.WARNING)
-    logging.basicConfig(handlers=[handler], level=logging.DEBUG if verbose else logging.WARNING, force=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     from platformlab.root import ENV, CourseNotFound
 
     args = parser().parse_args(argv)
-    _log_to_stderr(args.verbose)
+    logs.to_stderr(args.verbose)
     if args.root:
         os.environ[ENV] = str(args.root.resolve())  # seen by everything this command starts, kernels included
     try:

@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from .. import lessons as catalogue_of_lessons
+from .. import logs
 from ..course import NbgraderFailed
 from ..errors import PlatformlabError
 from .progress import Progress
@@ -166,7 +167,7 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
     fallbacks = work / "fallbacks.log"
     fallbacks.unlink(missing_ok=True)
     settings = worker.Settings(str(template), {stem: str(path) for stem, path in releases.items()}, timeout, memory,
-                               fork, _boxed(isolation), str(fallbacks))
+                               fork, _boxed(isolation), str(fallbacks), logs.verbosity())
     by_key = {row.key: row for row in rows}
     bar = Progress(len(tasks), enabled=progress)
     cpus = jobs or os.cpu_count() or 1

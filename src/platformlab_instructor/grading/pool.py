@@ -26,33 +26,43 @@ def run(tasks: list[Task], settings: worker.Settings, work: Path, jobs: int,
         on_result: Callable[[Task, Result], None], progress: Progress) -> None:
     """Grade ``tasks`` on ``jobs`` processes, calling ``on_result(task, result)`` here, one at a time.
 
-    A worker process that dies (it should not: kernels run in their own processes)
-    breaks the pool; the submissions then in flight are tried again in a new pool,
-    and a submission that breaks it twice is reported as ``error``.
+    A worker process that dies (it should not: student code runs in kernels, in boxes) breaks
+    the pool. Only the submissions a worker had started (:attr:`.records.Task.started`) are suspects; the rest
+    go back to the queue unharmed. Suspects are graded again one at a time, so that a second
+    break names the one submission that causes it, which alone is reported as ``error``.
     """
     pending = {task.key: task for task in tasks}
     crashes: dict[str, int] = {}
     while pending:
-        context = multiprocessing.get_context("spawn")  # no fork: this process holds threads and SQLite handles
-        with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(pending))), mp_context=context,
-                                 initializer=worker.start, initargs=(settings, str(work))) as pool:
-            futures = {pool.submit(worker.grade, task): key for key, task in pending.items()}
-            broken = False
-            while futures and not broken:
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    key = futures.pop(future)
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        continue
-                    on_result(pending.pop(key), result)
-                    progress.advance(result.status)
-        if pending:
-            log.warning("a grading process died; %d submission(s) in flight are graded again", len(pending))
-        for key in list(pending):  # only left when the pool broke
+        suspects = [task for key, task in pending.items() if crashes.get(key)]
+        batch, width = (suspects[:1], 1) if suspects else (list(pending.values()), jobs)
+        if not _pool(batch, settings, work, width, pending, on_result, progress):
+            continue
+        started = [key for key, task in pending.items() if task.started.exists()]
+        log.warning("a grading process died while grading %s; graded again, one at a time", ", ".join(started) or "nothing")
+        for key in started:
+            pending[key].started.unlink()
             crashes[key] = crashes.get(key, 0) + 1
             if crashes[key] >= 2:
                 on_result(pending.pop(key), Result(key, "error", "the grading process crashed twice while grading this submission"))
                 progress.advance("error")
+
+
+def _pool(batch: list[Task], settings: worker.Settings, work: Path, width: int, pending: dict[str, Task],
+          on_result: Callable[[Task, Result], None], progress: Progress) -> bool:
+    """Grade ``batch`` on a pool of ``width`` workers; return whether the pool broke."""
+    context = multiprocessing.get_context("spawn")  # no fork: this process holds threads and SQLite handles
+    with ProcessPoolExecutor(max_workers=max(1, min(width, len(batch))), mp_context=context,
+                             initializer=worker.start, initargs=(settings, str(work))) as pool:
+        futures = {pool.submit(worker.grade, task): task.key for task in batch}
+        while futures:
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in finished:
+                key = futures.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    return True
+                on_result(pending.pop(key), result)
+                progress.advance(result.status)
+    return False

@@ -68,6 +68,11 @@ class Task:
     path: str
     staging: str  # where the worker leaves the notebooks and feedback page for the main process
 
+    @property
+    def started(self) -> Path:
+        """The file a worker keeps in the staging folder while it grades this task (see :mod:`.pool`)."""
+        return Path(self.staging) / ".started"
+
 
 @dataclass
 class Result:
@@ -81,6 +86,7 @@ class Result:
     comments: dict[str, str] = field(default_factory=dict)
     seconds: float | None = None
     detail: str = ""  # the traceback or nbgrader log of an error
+    flags: list[str] = field(default_factory=list)  # what the grader's check of the kernel found, for review by hand
 
 
 @dataclass
@@ -96,6 +102,7 @@ class Record:
     source_file: str = ""
     seconds: float | None = None
     detail: str = ""
+    flags: list[str] = field(default_factory=list)
 
 
 class Journal:

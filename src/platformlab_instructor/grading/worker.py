@@ -23,6 +23,7 @@ from pathlib import Path
 
 from platformlab.root import ENV, course_root
 
+from .. import logs
 from ..course import Course, tool_environment
 from . import identify
 from .records import Result, Task
@@ -42,6 +43,7 @@ class Settings:
     fork: bool = True  # kernels forked from a zygote of the worker's (zygote.py), not started afresh
     boxed: bool = False  # kernels (and the zygote) in boxes (isolation.py)
     fallback_log: str = ""  # where a kernel that starts afresh says why
+    verbose: int = 0  # the command's -v: workers log as it does
 
 
 def kernel_environment(environ=None) -> dict:
@@ -101,6 +103,7 @@ def start(settings: Settings, work: str) -> None:
     from .launcher import note_fallback
     from .zygote import Zygote
 
+    logs.to_stderr(settings.verbose)
     root = Path(tempfile.mkdtemp(prefix=f"worker-{os.getpid()}-", dir=work))
     template = Path(settings.template)
     sources = {stem: template / "source" / stem / f"{stem}.ipynb" for stem in settings.releases}
@@ -161,11 +164,15 @@ def grade(task: Task) -> Result:
     import time
 
     start = time.monotonic()
+    task.started.parent.mkdir(parents=True, exist_ok=True)
+    task.started.touch()
     try:
         result = _grade(task)
     except Exception as error:  # the worker must survive anything one submission does
         result = Result(task.key, "error", f"grading failed: {type(error).__name__}: {error}",
                         detail=traceback.format_exc()[-4000:])
+    finally:
+        task.started.unlink(missing_ok=True)
     result.seconds = round(time.monotonic() - start, 2)
     return result
 
