@@ -112,3 +112,38 @@ def test_no_hidden_line_of_a_real_lesson_survives(stem):
         kept = set(shown.splitlines()) - {HIDDEN_NOTE}
         leaked = [line for line in hidden_lines(cell.source) if any(line in k for k in kept) and len(line) > 12]
         assert not leaked, f"{stem}: {cell.metadata['nbgrader']['grade_id']} still shows {leaked[:3]}"
+
+
+def test_hidden_lines_printed_anywhere_are_removed():
+    """Is a hidden-test line a student printed (stdout, repr, HTML, markdown, JSON, an error) removed from every
+    output of every cell, the rest of the output kept?"""
+
+    leak = "assert share(3, 4) == 0.75"
+    outputs = [
+        new_output("stream", name="stdout", text=f"before\n{leak}\n{TEST_CELL!r}\nafter"),
+        new_output("display_data", data={"text/html": f"<pre>{leak.replace('==', '&#61;&#61;')}</pre>",
+                                         "text/plain": f"x\n{leak}", "application/json": {"a": leak}}),
+        new_output("error", ename="ValueError", evalue=leak, traceback=[f"ValueError: {leak}"]),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[grade_cell(TEST_CELL), new_code_cell("print(In[-1])", outputs=outputs)])
+    HideTests().preprocess(notebook, {})
+    shown = nbformat.writes(notebook.cells[1])
+    assert "share(3, 4)" not in shown and "0.75" not in shown
+    assert "before" in shown and "after" in shown and notebook.cells[1].outputs[1].data["text/plain"] == "x"
+
+
+def test_student_html_is_sanitised():
+    """Does the feedback exporter drop a student's <script> and event handlers, in markdown cells and outputs,
+    while keeping headings, tables and images?"""
+    from platformlab_instructor.grading.feedback import exporter_class
+
+    attack = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"><a href="javascript:go()">l</a>'
+    table = '<table class="dataframe"><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table>'
+    notebook = nbformat.v4.new_notebook(cells=[
+        new_markdown_cell(f"# Title\n\n{attack}"),
+        new_code_cell("x", outputs=[new_output("display_data", data={"text/html": attack + table}),
+                                    new_output("display_data", data={"application/javascript": "window.pwned = 3"})]),
+    ])
+    page, _ = exporter_class()().from_notebook_node(notebook)
+    assert "window.pwned" not in page and "onerror" not in page and "javascript:" not in page
+    assert "<th>a</th>" in page and "<h1" in page

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import io
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_notebook, new_output
-
-from platformlab_instructor.grading.kernels import KERNEL_DIED, KERNEL_STUCK, BoundedExecute
+from platformlab_instructor.grading.kernels import BoundedExecute
 from platformlab_instructor.grading.progress import Progress
 from platformlab_instructor.grading.records import Journal, Record
 from platformlab_instructor.grading.worker import status
@@ -56,32 +53,18 @@ def test_output_cap_keeps_errors_and_a_shortened_result():
     assert "9" * 100 not in shown and "truncated" in shown
 
 
-def _notebook(*outputs_per_cell) -> nbformat.NotebookNode:
-    cells = []
-    for number, outputs in enumerate(outputs_per_cell):
-        cell = new_code_cell("pass", metadata={"nbgrader": {"grade_id": f"test_{number}", "grade": True, "points": 1}})
-        cell.outputs = [new_output(**o) for o in outputs]
-        cells.append(cell)
-    return new_notebook(cells=cells)
-
-
-def _error(ename: str) -> dict:
-    return {"output_type": "error", "ename": ename, "evalue": "", "traceback": []}
-
-
-def test_status_of_a_clean_notebook_is_graded():
-    assert status(_notebook([], [{"output_type": "stream", "name": "stdout", "text": "ok"}])) == ("graded", [])
+def test_status_of_a_clean_run_is_graded():
+    assert status({}) == ("graded", [])
 
 
 def test_status_names_the_worst_trouble_and_every_cell():
-    """Crashed outranks timeout outranks memory; each kind of trouble names its cells."""
-    notebook = _notebook([_error("MemoryError")], [_error("CellTimeoutError")], [_error(KERNEL_DIED)], [_error(KERNEL_STUCK)])
-    verdict, notes = status(notebook)
+    """Crashed outranks timeout outranks memory; each kind of trouble the grader observed names its cells."""
+    verdict, notes = status({"memory": ["test_0"], "timeout": ["test_1", "test_3"], "crashed": ["test_2"]}, 2048)
     assert verdict == "crashed"
     assert notes == ["the kernel died (a new one ran the rest) in: test_2", "ran past the time limit: test_1, test_3",
-                     "ran out of memory: test_0"]
-    assert status(_notebook([_error("MemoryError")], [_error("CellTimeoutError")]))[0] == "timeout"
-    assert status(_notebook([_error("AssertionError")]))[0] == "graded", "a failing test is an ordinary grade"
+                     "MemoryError under the 2,048 MiB cap (the kernel's report) in: test_0"]
+    assert status({"memory": ["test_0"], "timeout": ["test_1"]})[0] == "timeout"
+    assert status({"truncated": ["test_0"]}) == ("graded", ["output truncated: test_0"])
 
 
 def test_journal_ignores_a_torn_last_line(tmp_path):

@@ -130,3 +130,33 @@ def test_every_real_lesson_is_told_from_the_others():
     for lesson in found:
         for path in (lesson.student, lesson.solution):
             assert catalogue.identify(nbformat.read(path, as_version=4)) == (lesson.stem, ""), Path(path).name
+
+
+@pytest.mark.parametrize("payload", [b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+                                     b'{"cells": [], "n": ' + b"9" * 5000 + b"}",
+                                     b'{"cells": [' + b'{"a": ' * 100 + b"1" + b"}" * 100 + b"]}"],
+                         ids=["100,000 nested arrays", "5,000-digit integer", "nested 100 deep"])
+def test_json_that_breaks_the_parser_is_not_a_notebook(tmp_path, payload):
+    """Is JSON past the recursion limit, the int-string limit or a sane depth refused with a clear reason?"""
+    from platformlab_instructor.grading.identify import NotANotebook, read
+
+    path = tmp_path / "bad.ipynb"
+    path.write_bytes(payload)
+    with pytest.raises(NotANotebook, match="malformed JSON|nested more than"):
+        read(path)
+
+
+def test_execution_tags_are_removed_from_every_cell(tmp_path):
+    """Does restore drop skip-execution and raises-exception from every cell (a tagged test would not run), and say so?"""
+    from platformlab_instructor.grading.identify import restore
+
+    path = tmp_path / "01-take-rates.ipynb"
+    nbformat.write(lesson_notebook(cell("test_a1", "assert take_rate(1, 1) > 0")), path)
+    lesson = Catalogue({"01-take-rates": path}).lessons["01-take-rates"]
+    submitted = lesson_notebook(cell("test_a1", "assert take_rate(1, 1) > 0"), cell(None, "x = 1"), cell(None, "y = 2"))
+    submitted.cells[0].metadata["tags"] = ["skip-execution", "mine"]
+    submitted.cells[1].metadata["tags"] = ["raises-exception"]
+    submitted.cells[2].metadata["tags"] = "skip-execution"  # a string: nbclient would test it by substring
+    restored, notes = restore(submitted, lesson)
+    assert [c.metadata["tags"] for c in restored.cells] == [["mine"], [], []]
+    assert "test_a1: execution tags removed" in notes

@@ -8,15 +8,18 @@ import shutil
 import subprocess
 import tomllib
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import nbformat
 import pytest
 
 from platformlab_instructor import lessons
 from platformlab_instructor.cli import main
-from platformlab_instructor.publish import CONTENTS, PublishError, binder_url, leaks, publish, secret_lines
+from platformlab_instructor.publish import CONTENTS, PublishError, binder_url, hub_url, leaks, publish, secret_lines
 
 REPO = "example-org/platformlab-student"
+HUB = "https://hub.example.edu"
+NBGITPULLER = re.compile(r"https?://[^\s)]+/hub/user-redirect/git-pull\?[^\s)]+")
 ROOT = lessons.root()
 
 
@@ -227,3 +230,84 @@ def test_cli_publish(tmp_path, capsys):
     assert leaks(tmp_path / "copy") == []
     assert main(["publish", str(tmp_path / "other"), "--skip-check"]) == 1
     assert "OWNER/NAME" in capsys.readouterr().err
+
+
+def hub_links_in(readme: str) -> list[str]:
+    return NBGITPULLER.findall(readme)
+
+
+def check_hub_link(link: str, copy: Path, hub: str, git_url: str, branch: str = "main") -> str:
+    """Is ``link`` nbgitpuller's link on ``hub`` to pull ``git_url`` and open a lesson of ``copy`` in
+    JupyterLab? Return the lesson's file name."""
+    parts, base = urlsplit(link), urlsplit(hub)
+    assert (parts.scheme, parts.netloc) == (base.scheme, base.netloc), link
+    assert parts.path == base.path.rstrip("/") + "/hub/user-redirect/git-pull", link
+    assert not parts.fragment, link
+    query = parse_qs(parts.query, strict_parsing=True)
+    assert set(query) == {"repo", "branch", "urlpath"} and all(len(v) == 1 for v in query.values()), query
+    assert query["repo"] == [git_url] and query["branch"] == [branch], query
+    # nbgitpuller clones into the home folder under the repository's last name; urlpath is relative to the server.
+    folder, lesson = re.fullmatch(r"lab/tree/([^/]+)/lessons/([^/]+\.ipynb)", query["urlpath"][0]).groups()
+    assert folder == git_url.rstrip("/").split("/")[-1], query["urlpath"]
+    assert (copy / "lessons" / lesson).is_file(), f"{link} opens {lesson}, which the copy lacks"
+    return lesson
+
+
+def test_no_hub_no_hub_links(published):
+    """Without a hub, does the README stay as it was: no nbgitpuller link, no JupyterHub section?"""
+    readme = (published / "README.md").read_text(encoding="utf-8")
+    assert not hub_links_in(readme) and "git-pull" not in readme and "JupyterHub" not in readme
+    assert "| lesson | launch |\n| --- | --- |\n" in readme
+    assert "\n\n\n" not in readme, "an empty hub section left blank lines"
+
+
+def test_hub_links_open_each_lesson(tmp_path):
+    """With --hub, does the README link every lesson, beside its Binder badge, through nbgitpuller on that hub
+    (well-formed, pulling the public copy, opening a lesson that exists in JupyterLab), and say how to work there?"""
+    dest = tmp_path / "copy"
+    publish(dest, repo=REPO, hub=HUB + "/")
+    readme = (dest / "README.md").read_text(encoding="utf-8")
+    links = hub_links_in(readme)
+    opened = [check_hub_link(link, dest, HUB, f"https://github.com/{REPO}") for link in links]
+    assert opened == [lesson.filename for lesson in lessons.find()]
+    for lesson, link in zip(lessons.find(), links):
+        row = next(line for line in readme.splitlines() if link in line)
+        assert binder_url(REPO, lesson.filename) in row, f"{lesson.filename}: the hub link is not beside its Binder badge"
+    assert "## Work on the course's JupyterHub" in readme and HUB in readme
+    assert "`platformlab-student/lessons/`" in readme
+    assert readme.split("\n\n")[1].startswith("[![Binder]"), "the Binder badge should still come straight after the title"
+    assert "$" not in readme.replace("$ ", ""), "a template placeholder was left unfilled"
+    assert leaks(dest) == []
+
+
+def test_hub_url_encodes_like_nbgitpuller():
+    """Is each value query-encoded, the folder named as nbgitpuller names its clone, and a hub under a path kept?"""
+    link = hub_url("https://uni.example.edu/jupyter/", "https://gitlab.example.edu/teach/platforms 2027.git/", "01-a.ipynb", "fall/2027")
+    parts = urlsplit(link)
+    assert parts.netloc == "uni.example.edu" and parts.path == "/jupyter/hub/user-redirect/git-pull"
+    assert "repo=https%3A%2F%2Fgitlab.example.edu%2Fteach%2Fplatforms+2027.git&branch=fall%2F2027&urlpath=lab%2Ftree%2F" in link
+    query = parse_qs(parts.query)
+    assert query == {"repo": ["https://gitlab.example.edu/teach/platforms 2027.git"], "branch": ["fall/2027"],
+                     "urlpath": ["lab/tree/platforms%202027.git/lessons/01-a.ipynb"]}
+
+
+def test_publish_refuses_a_bad_hub(tmp_path):
+    """Does publish refuse a hub that is not an http(s) URL, and a hub repository without a hub, writing nothing?"""
+    for kwargs in ({"hub": "hub.example.edu"}, {"hub": "https://hub.example.edu/?next=x"}, {"hub_repo": "/srv/course"},
+                   {"hub": HUB, "hub_branch": ""}):
+        with pytest.raises(PublishError):
+            publish(tmp_path / "copy", repo=REPO, **kwargs)
+    assert not (tmp_path / "copy").exists()
+
+
+def test_cli_publish_prints_hub_links(tmp_path, capsys):
+    """Does `platformlab publish DEST --repo OWNER/NAME --hub URL --hub-repo URL` print one nbgitpuller link per
+    lesson, the ones in the README; and does --hub-repo without --hub stop at the command line?"""
+    dest, local = tmp_path / "copy", str(tmp_path / "public" / "platforms")
+    assert main(["publish", str(dest), "--repo", REPO, "--hub", HUB, "--hub-repo", local, "--hub-branch", "spring", "--skip-check"]) == 0
+    printed = hub_links_in(capsys.readouterr().out)
+    assert printed == hub_links_in((dest / "README.md").read_text(encoding="utf-8"))
+    assert [check_hub_link(link, dest, HUB, local, "spring") for link in printed] == [lesson.filename for lesson in lessons.find()]
+    with pytest.raises(SystemExit) as stopped:
+        main(["publish", str(tmp_path / "other"), "--repo", REPO, "--hub-repo", local, "--skip-check"])
+    assert stopped.value.code == 2 and "--hub" in capsys.readouterr().err

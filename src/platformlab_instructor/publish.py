@@ -11,7 +11,10 @@ with only what a student needs:
 - a ``pyproject.toml`` that declares only what is there (the runtime package; no
   instructor command, no test extras, no test configuration);
 - a student ``README.md`` (Binder badge, running locally, checking work,
-  downloading and submitting) and the licence.
+  downloading and submitting) and the licence. Given the course's JupyterHub
+  (``hub``), the README also links each lesson through nbgitpuller
+  (:func:`hub_url`): the link pulls the copy into the student's home on the hub
+  and opens the lesson in JupyterLab.
 
 :func:`leaks` scans a published copy for anything that must not reach a
 student: nbgrader's solution, hidden-test and mark-scheme markers, any line that
@@ -32,6 +35,7 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from . import answers
 from . import lessons as catalogue
@@ -41,14 +45,18 @@ from .regions import DELIMITER, MARKER, has_delimiters, regions
 #: What a published copy holds at its top level; anything else there is refused.
 CONTENTS = ("README.md", "LICENSE", "pyproject.toml", ".gitignore", "binder", "data", "lessons", "src")
 TEMPLATE = Path(__file__).parent / "templates" / "student-README.md"
+HUB_TEMPLATE = Path(__file__).parent / "templates" / "student-README-hub.md"
 BINDER = "https://mybinder.org/v2/gh/{repo}/{ref}?urlpath={urlpath}"
 BADGE = "https://mybinder.org/badge_logo.svg"
+#: nbgitpuller's link: the hub sends a logged-in student to their server's git-pull page.
+NBGITPULLER = "{hub}/hub/user-redirect/git-pull?{query}"
 #: Secret lines this long are caught inside longer lines too; shorter ones only as whole lines.
 LONG = 25
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.egg-info", ".DS_Store")
 GITIGNORE = "__pycache__/\n*.egg-info/\n.ipynb_checkpoints/\n.venv/\n"
 
 _GITHUB = re.compile(r"github\.com[:/](?P<repo>[\w.-]+/[\w.-]+?)(?:\.git)?/?$")
+_HUB = re.compile(r"https?://[^/?#\s]+(?:/[^?#\s]*)?")
 
 
 class PublishError(PlatformlabError):
@@ -74,6 +82,56 @@ def binder_url(repo: str, lesson: str, ref: str = "HEAD") -> str:
     return BINDER.format(repo=repo, ref=ref, urlpath=f"lab/tree/lessons/{lesson}")
 
 
+def hub_folder(git_url: str) -> str:
+    """The folder nbgitpuller clones ``git_url`` into, in the student's home: the URL's last part,
+    as nbgitpuller names it (``https://github.com/o/name`` -> ``name``; a ``.git`` ending is kept)."""
+    return git_url.rstrip("/").split("/")[-1]
+
+
+def hub_url(hub: str, git_url: str, lesson: str, branch: str = "main") -> str:
+    """The nbgitpuller link that makes JupyterHub ``hub`` (``https://hub.example.edu``) pull the git
+    repository ``git_url`` (branch ``branch``) into the student's home and open ``lesson``
+    (``01-platform-economics.ipynb``) in JupyterLab. Each value is query-encoded, as nbgitpuller's link
+    generator does; the ``urlpath`` is relative to the server, so it names the clone's folder."""
+    git_url = git_url.rstrip("/")  # nbgitpuller names the folder from the last part of the URL
+    urlpath = f"lab/tree/{quote(hub_folder(git_url))}/lessons/{quote(lesson)}"
+    return NBGITPULLER.format(hub=hub.rstrip("/"), query=urlencode({"repo": git_url, "branch": branch, "urlpath": urlpath}))
+
+
+def hub_links(dest: Path, hub: str, hub_repo: str | None = None, branch: str = "main",
+              repo: str | None = None) -> dict[str, str]:
+    """Lesson file name -> nbgitpuller link, for each lesson of the published copy ``dest``. ``hub_repo``
+    is the git URL the hub pulls from; by default the public GitHub repository ``repo`` (``owner/name``,
+    by default that of ``dest``'s remote ``origin``)."""
+    git_url = hub_repo or _github_url(_repo(dest, repo))
+    return {path.name: hub_url(hub, git_url, path.name, branch) for path in sorted((Path(dest) / "lessons").glob("*.ipynb"))}
+
+
+def _github_url(repo: str) -> str:
+    return f"https://github.com/{repo}"
+
+
+def _repo(dest: Path, repo: str | None) -> str:
+    repo = repo or github_repo(dest)
+    if not repo or not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        raise PublishError(f"name the public GitHub repository for the Binder badge as OWNER/NAME (got {repo!r}), "
+                           "or publish into a clone of it")
+    return repo
+
+
+def _check_hub(hub: str | None, hub_repo: str | None, hub_branch: str) -> None:
+    if hub is None:
+        if hub_repo is not None:
+            raise PublishError("a repository for the hub (hub_repo) needs a hub URL (hub) to link to")
+        return
+    if not _HUB.fullmatch(hub):
+        raise PublishError(f"the JupyterHub address should be an http(s) URL such as https://hub.example.edu (got {hub!r})")
+    if hub_repo is not None and not hub_repo.rstrip("/"):
+        raise PublishError("the repository the hub pulls from (hub_repo) is empty")
+    if not hub_branch or hub_branch.strip() != hub_branch:
+        raise PublishError(f"name the branch the hub pulls (got {hub_branch!r})")
+
+
 def github_repo(folder: Path) -> str | None:
     """``owner/name`` of the GitHub remote ``origin`` of the git checkout ``folder``, if it has one."""
     if not (Path(folder) / ".git").exists():
@@ -87,11 +145,15 @@ def github_repo(folder: Path) -> str | None:
     return match["repo"] if match else None
 
 
-def publish(dest: Path, repo: str | None = None, ref: str = "HEAD", root: Path | None = None) -> list[Path]:
+def publish(dest: Path, repo: str | None = None, ref: str = "HEAD", root: Path | None = None,
+            hub: str | None = None, hub_repo: str | None = None, hub_branch: str = "main") -> list[Path]:
     """Write the student-only copy of the course at ``root`` to ``dest``; return the files written.
 
     ``repo`` (``owner/name``) is the public GitHub repository the Binder badge
-    builds; by default, that of ``dest``'s git remote ``origin``. ``dest`` must
+    builds; by default, that of ``dest``'s git remote ``origin``. With ``hub``
+    (the course's JupyterHub, ``https://hub.example.edu``), the README also links
+    each lesson through nbgitpuller (:func:`hub_url`), pulling branch ``hub_branch``
+    of ``hub_repo`` (a git URL; by default ``https://github.com/{repo}``). ``dest`` must
     be empty, missing, or a previous copy (what :data:`CONTENTS` names, and
     ``.git``): those entries are replaced, ``.git`` is kept. The copy is made
     and scanned beside ``dest`` first, so a leak leaves ``dest`` untouched.
@@ -100,10 +162,8 @@ def publish(dest: Path, repo: str | None = None, ref: str = "HEAD", root: Path |
     root, dest = Path(root or catalogue.root()).resolve(), Path(dest).resolve()
     if dest == root or root.is_relative_to(dest):
         raise PublishError(f"{dest} holds the instructor's repository; publish to another folder")
-    repo = repo or github_repo(dest)
-    if not repo or not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
-        raise PublishError(f"name the public GitHub repository for the Binder badge as OWNER/NAME (got {repo!r}), "
-                           "or publish into a clone of it")
+    repo = _repo(dest, repo)
+    _check_hub(hub, hub_repo, hub_branch)
     if dest.exists():
         strangers = sorted(p.name for p in dest.iterdir() if p.name not in CONTENTS and p.name != ".git")
         if strangers:
@@ -112,7 +172,7 @@ def publish(dest: Path, repo: str | None = None, ref: str = "HEAD", root: Path |
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".platformlab-publish-", dir=dest.parent) as tmp:
         stage = Path(tmp)
-        _write(stage, root, found, repo, ref)
+        _write(stage, root, found, repo, ref, hub and (hub, hub_repo or _github_url(repo), hub_branch))
         problems = leaks(stage, root)
         if problems:
             raise PublishError("the student copy would leak:\n" + "\n".join(f"  {leak}" for leak in problems[:20]))
@@ -141,7 +201,8 @@ def _lessons(root: Path) -> list[catalogue.Lesson]:
     return sources
 
 
-def _write(stage: Path, root: Path, found: list[catalogue.Lesson], repo: str, ref: str) -> None:
+def _write(stage: Path, root: Path, found: list[catalogue.Lesson], repo: str, ref: str,
+           hub: tuple[str, str, str] | None = None) -> None:
     (stage / "lessons").mkdir()
     for lesson in found:
         shutil.copyfile(root / "lessons" / lesson.filename, stage / "lessons" / lesson.filename)
@@ -151,25 +212,39 @@ def _write(stage: Path, root: Path, found: list[catalogue.Lesson], repo: str, re
     shutil.copyfile(root / "LICENSE", stage / "LICENSE")
     (stage / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
     (stage / "pyproject.toml").write_text(student_pyproject(root / "pyproject.toml"), encoding="utf-8")
-    (stage / "README.md").write_text(student_readme(root, found, repo, ref), encoding="utf-8")
+    (stage / "README.md").write_text(student_readme(root, found, repo, ref, hub), encoding="utf-8")
 
 
-def student_readme(root: Path, found: list[catalogue.Lesson], repo: str, ref: str = "HEAD") -> str:
-    """The student README: the Binder badge opens the first lesson; a table links every lesson."""
+def student_readme(root: Path, found: list[catalogue.Lesson], repo: str, ref: str = "HEAD",
+                   hub: tuple[str, str, str] | None = None) -> str:
+    """The student README: the Binder badge opens the first lesson; a table links every lesson.
+    With ``hub`` (its URL, the git URL it pulls and the branch), the table also has each lesson's
+    nbgitpuller link, and a section says how to work on the hub."""
+    head, rule = ["lesson", "launch"], ["---", "---"]
+    if hub:
+        head, rule = [*head, "on the course's JupyterHub"], [*rule, "---"]
     rows = []
     for lesson in found:
         title = lesson_title(root / "lessons" / lesson.filename) or lesson.stem
-        rows.append(f"| [{title}](lessons/{lesson.filename}) | "
-                    f"[![Binder]({BADGE})]({binder_url(repo, lesson.filename, ref)}) |")
+        cells = [f"[{title}](lessons/{lesson.filename})", f"[![Binder]({BADGE})]({binder_url(repo, lesson.filename, ref)})"]
+        if hub:
+            cells.append(f"[open on JupyterHub]({hub_url(hub[0], hub[1], lesson.filename, hub[2])})")
+        rows.append(f"| {' | '.join(cells)} |")
     first = found[0]
-    return string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
+    hub_section = ""
+    if hub:
+        hub_section = string.Template(HUB_TEMPLATE.read_text(encoding="utf-8")).substitute(
+            hub=hub[0].rstrip("/"), hub_folder=hub_folder(hub[1])).strip()
+    readme = string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         badge=f"[![Binder]({BADGE})]({binder_url(repo, first.filename, ref)})",
         first=first.filename,
-        lessons="\n".join(["| lesson | launch |", "| --- | --- |", *rows]),
+        lessons="\n".join(f"| {' | '.join(row)} |" for row in (head, rule)) + "\n" + "\n".join(rows),
+        hub_section=hub_section,
         repo=repo,
         clone=f"https://github.com/{repo}.git",
         folder=repo.split("/")[1],
     )
+    return re.sub(r"\n{3,}", "\n\n", readme)  # no empty section where there is no hub
 
 
 def lesson_title(notebook: Path) -> str | None:

@@ -7,8 +7,13 @@ so cells that every lesson shares (``setup``, ``md_01``) decide nothing.
 
 :func:`restore` makes nbgrader's job safe: the nbgrader metadata of every known cell
 is reset to the student version's (tampered flags, points and ids cannot change the
-grading), locked cells get their text back, and a deleted test or written-answer
-cell is put back where it was, so that it is scored and not silently dropped.
+grading), locked cells get their text back, a deleted test or written-answer
+cell is put back where it was, so that it is scored and not silently dropped, and the
+cell tags that change how nbclient runs a cell are removed from every cell.
+
+:func:`read` turns any file into a notebook or :class:`NotANotebook`: JSON that Python's
+parser refuses (nesting past the recursion limit, integers past the int-string limit)
+or that nests deeper than :data:`MAX_DEPTH` is refused here, so no later step meets it.
 """
 
 from __future__ import annotations
@@ -24,8 +29,29 @@ import nbformat
 from nbgrader import utils
 
 
+#: JSON nesting a notebook may have (a real one nests about 6 deep; deeper values would
+#: reach the recursion limit in nbformat, deepcopy or the feedback templates).
+MAX_DEPTH = 64
+#: Cell tags nbclient acts on (``skip-execution`` skips the cell; ``raises-exception`` lets it
+#: fail without stopping the notebook): a submission must not choose how its cells run.
+EXECUTION_TAGS = ("skip-execution", "raises-exception")
+
+
 class NotANotebook(ValueError):
     """The file cannot be read as a Jupyter notebook."""
+
+
+def _depth(value) -> int:
+    """How deeply lists and dicts nest in ``value`` (iterative: no recursion limit to reach)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                break
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -39,6 +65,12 @@ def read(path: Path) -> nbformat.NotebookNode:
         content = json.loads(text)
     except json.JSONDecodeError as error:
         raise NotANotebook(f"malformed JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    except RecursionError:
+        raise NotANotebook("malformed JSON: nested too deeply to read") from None
+    except (ValueError, MemoryError) as error:  # e.g. an integer past Python's int-string limit
+        raise NotANotebook(f"malformed JSON: {str(error).split(':')[0][:200]}") from None
+    if _depth(content) > MAX_DEPTH:
+        raise NotANotebook(f"not a valid notebook: JSON nested more than {MAX_DEPTH} deep")
     if not isinstance(content, dict) or not isinstance(content.get("cells"), list):
         raise NotANotebook("JSON but not a notebook (no list of cells)")
     try:
@@ -132,7 +164,8 @@ class Catalogue:
 
 
 def restore(notebook, lesson: LessonKey) -> tuple[nbformat.NotebookNode, list[str]]:
-    """Reset nbgrader metadata and locked text from the student version; put back missing graded cells.
+    """Reset nbgrader metadata and locked text from the student version; put back missing graded cells;
+    drop :data:`EXECUTION_TAGS` from every cell.
 
     Returns the repaired notebook and notes such as ``test_hhi: deleted, restored``.
     Hidden tests are not added here: nbgrader's own OverwriteCells step does that from
@@ -147,6 +180,11 @@ def restore(notebook, lesson: LessonKey) -> tuple[nbformat.NotebookNode, list[st
     notes = []
     seen = set()
     for cell in notebook.cells:
+        tags = cell.metadata.get("tags", [])
+        if not isinstance(tags, list) or any(tag in EXECUTION_TAGS for tag in tags):  # a string tests by substring
+            kept = [tag for tag in tags if isinstance(tag, str) and tag not in EXECUTION_TAGS] if isinstance(tags, list) else []
+            cell.metadata["tags"] = kept
+            notes.append(f"{grade_id(cell) or 'a cell'}: execution tags removed")
         gid = grade_id(cell)
         if gid is None:
             cell.metadata.pop("nbgrader", None)  # e.g. {"grade": true} without an id: not the lesson's

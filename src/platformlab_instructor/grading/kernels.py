@@ -117,10 +117,16 @@ class BoundedExecute(Execute):
     scratch = Unicode("", help="folder the kernel runs in (default: the notebook's folder)").tag(config=True)
     max_cell_output = Integer(MAX_CELL_OUTPUT, help="characters of output kept per cell").tag(config=True)
 
+    #: the instance that ran the latest notebook in this process (the worker reads what it observed)
+    latest = None
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", BoundedKernelManager)
         super().__init__(*args, **kwargs)
         self.shutdown_kernel = "immediate"
+        self.skip_cells_with_tag = secrets.token_hex(16)  # no submission can name it (restore strips the usual one)
+        self.observed: dict[str, list[str]] = {kind: [] for kind in TROUBLE}
+        self.flags: list[str] = []
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -133,15 +139,34 @@ class BoundedExecute(Execute):
             resources["metadata"] = {**resources.get("metadata", {}), "path": self.scratch}
         self._output_size = {}
         self._notices = {}
+        self._guarded = False
+        self.observed, self.flags = {kind: [] for kind in TROUBLE}, []
+        BoundedExecute.latest = self
         return super().preprocess(nb, resources, km=km)
 
+    def saw(self, kind: str, cell) -> None:
+        """Note that this grader saw ``kind`` of trouble (one of :data:`TROUBLE`) in ``cell``."""
+        if cell_name(cell) not in self.observed[kind]:
+            self.observed[kind].append(cell_name(cell))
+
     def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and cell.source.strip():
+            if not self._guarded:
+                self._guard("baseline", [], cell)
+            if is_test(cell):
+                self._guard("check", names_used(cell.source), cell)
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
+            self.saw("crashed", cell)
             ename, evalue = KERNEL_DIED, "the kernel stopped while running this cell (the code crashed it or ended Python)"
         except CellTimeoutError:  # raised when the kernel is still busy after the interrupt at the time limit
+            self.saw("timeout", cell)
             ename, evalue = KERNEL_STUCK, "the cell ran past the time limit and the kernel did not stop when interrupted"
+        else:
+            if is_test(cell):
+                self._drop_forged_results(cell)
+            return cell, resources
         cell.outputs.append(from_dict({"output_type": "error", "ename": ename, "traceback": [f"{ename}: {evalue}"],
                                        "evalue": evalue + "; the grader started a new kernel and ran the cells "
                                                           "before this one again, so the rest still scores"}))
@@ -224,7 +249,7 @@ class BoundedExecute(Execute):
 
     async def _async_handle_timeout(self, timeout, cell=None):
         if cell is not None:  # nbclient's own time limit: the one way a cell times out
-            self.observe("timeout", cell)
+            self.saw("timeout", cell)
         return await super()._async_handle_timeout(timeout, cell)
 
     def on_cell_executed(self, **kwargs):
@@ -232,7 +257,7 @@ class BoundedExecute(Execute):
         reply = kwargs["execute_reply"]["content"]
         if reply.get("status") == "error" and reply.get("ename") == "MemoryError" and getattr(self.km, "memory_limit", 0):
             # the kernel's own word (see worker.status): a MemoryError reply while a cap was in force
-            self.observe("memory", kwargs["cell"])
+            self.saw("memory", kwargs["cell"])
 
     def output(self, outs, msg, display_id, cell_index):
         # Past the cap, drop ordinary output so that a print loop cannot fill the grader's
@@ -256,7 +281,8 @@ class BoundedExecute(Execute):
         marker = ("truncated", name)
         if marker not in self._notices.setdefault(cell_index, set()):
             self._notices[cell_index].add(marker)
-            if getattr(self, "nb", None) is not None:
-                self.observe("truncated", self.nb.cells[cell_index])
+            cells = (getattr(self, "nb", None) or {}).get("cells") or []
+            if cell_index < len(cells):
+                self.saw("truncated", cells[cell_index])
             outs.append(from_dict({"output_type": "stream", "name": name, "text": notice}))
         return None

@@ -13,7 +13,9 @@ from pathlib import Path
 from .records import Record, Submission
 
 GRADES_COLUMNS = ["student_id", "lesson", "status", "score", "max_score", "source_file",
-                  "needs_manual_grading", "late", "message"]
+                  "needs_manual_grading", "late", "message", "flags"]
+#: review.csv: the submissions whose kernel the grader's check found changed (see kernels.BoundedExecute.flags)
+REVIEW_COLUMNS = ["student_id", "lesson", "status", "score", "max_score", "source_file", "flags"]
 ITEM_COLUMNS = ["student_id", "lesson", "grade_id", "kind", "score", "max_score", "needs_manual_grading"]
 SKIPPED_COLUMNS = ["source_file", "student_id", "lesson", "reason"]
 ANALYSIS_COLUMNS = ["lesson", "grade_id", "kind", "max_score", "n", "mean_score", "mean_share", "share_full_marks"]
@@ -57,7 +59,8 @@ def tables(rows: list[Submission], records: dict[str, Record], gradebook_url: st
             line = {"student_id": row.student, "lesson": row.lesson, "status": status,
                     "max_score": _number(max_scores[row.lesson]), "source_file": row.source_file,
                     "late": "yes" if row.late else "", "needs_manual_grading": "",
-                    "message": "; ".join(filter(None, [record.message, *record.notes]))}
+                    "message": "; ".join(filter(None, [record.message, *record.notes])),
+                    "flags": "; ".join(record.flags)}
             if status in SCORED:
                 try:
                     notebook = gradebook.find_submission_notebook(row.lesson, row.lesson, row.student)
@@ -83,6 +86,11 @@ def tables(rows: list[Submission], records: dict[str, Record], gradebook_url: st
                 line["score"] = ""
             grades.append(line)
     return grades, items
+
+
+def review(grades: list[dict]) -> list[dict]:
+    """The rows of ``grades`` with flags: submissions an instructor should look at by hand."""
+    return [line for line in grades if line.get("flags")]
 
 
 def item_analysis(items: list[dict]) -> list[dict]:

@@ -1,0 +1,195 @@
+"""Does `platformlab grade` hold against a hostile class (issue 11, part A: the grading protocol and the data)?
+
+One real run of the command on a zip of payloads built from lesson 01: each is the
+untouched student version (honest score 0) or the solution (honest score: full) with a few
+lines in its first unlocked cell. Each attacker scores at most its honest score or is flagged;
+no feedback page shows a hidden-test line or runs a student's script; bad files become rows;
+the honest corpus (solution, untouched, wrong answers) gets no flag.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import nbformat
+import pytest
+
+from test_grade import hidden_lines, visible_text
+
+from grading import classroom as cr
+from grading.classroom import read_csv, run_grade
+from submissions import wrong_answers
+
+pytestmark = pytest.mark.grading
+
+#: payload -> (code in the first unlocked cell of the untouched notebook, must it be flagged)
+CHEATS = {
+    # a custom exception handler swallows the failing assert; a post_run_cell hook clears the error
+    "custom_exc": ("ip = get_ipython()\nip.set_custom_exc((Exception,), lambda *a, **k: None)\n"
+                   "ip.events.register('post_run_cell', lambda result: setattr(result, 'error_in_exec', None))", True),
+    "input_transformer": ("get_ipython().input_transformers_post.append(\n"
+                          "    lambda lines: [] if any('assert' in line for line in lines) else lines)", True),
+    "ast_transformer": ("import ast\nclass Shield(ast.NodeTransformer):\n"
+                        "    def visit_Assert(self, node):\n"
+                        "        return ast.Try(body=[node], handlers=[ast.ExceptHandler(body=[ast.Pass()])], orelse=[], finalbody=[])\n"
+                        "get_ipython().ast_transformers.append(Shield())", True),
+    # nbgrader reads a test cell's first execute_result as its score
+    "result_hook": ("get_ipython().events.register('pre_run_cell', lambda info: get_ipython().displayhook(10**6))", True),
+    "equal_to_all": ("import numpy as np\nclass Anything(float):\n"
+                     "    def __eq__(self, other): return True\n"
+                     "    def __lt__(self, other): return True\n"
+                     "    def __sub__(self, other): return Anything()\n    __rsub__ = __sub__\n"
+                     "    def __abs__(self): return Anything()\n    __hash__ = float.__hash__\n"
+                     "np.allclose = lambda *a, **k: True\n"
+                     "def take_rate(*a): return Anything()\ndef cagr(*a): return Anything()\n"
+                     "def hhi(*a): return Anything()\ndef per_minute(*a): return Anything()", True),
+    "shadow_abs": ("def abs(x):\n    return 0", True),
+    "builtins_abs": ("import builtins\nbuiltins.abs = lambda x: 0", True),
+}
+#: status spoofs: cells added to the solution (honest: graded, full marks)
+SPOOFS = ["class KernelDied(Exception):\n    pass\nraise KernelDied('the kernel stopped while running this cell')",
+          "class CellTimeoutError(Exception):\n    pass\nraise CellTimeoutError('No reply from kernel before timeout')",
+          "print('... output truncated by the grader after 200,000 characters ...')",
+          "raise MemoryError('pretend')"]
+#: a solution whose answer prints the running test cell (hidden tests included) every way it can
+LEAK = """import inspect
+from IPython.display import HTML, Markdown, display
+def _leak():
+    source = get_ipython().user_ns['In'][-1]
+    print(source)
+    print(repr(source))
+    display(HTML('<pre>' + source + '</pre>'), Markdown(source))
+    return source
+_take_rate = take_rate
+def take_rate(*args):
+    _leak()
+    return _take_rate(*args)
+def cagr(*args):
+    raise ValueError(_leak())
+"""
+SCRIPT = "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"
+
+
+def with_code(notebook, code: str) -> nbformat.NotebookNode:
+    """``notebook`` with ``code`` put first in its first unlocked (solution) cell."""
+    notebook = copy.deepcopy(notebook)
+    cell = next(c for c in notebook.cells if c.cell_type == "code" and cr.meta(c).get("solution"))
+    cell.source = code + "\n" + cell.source
+    return notebook
+
+
+def tagged_skip(lesson) -> nbformat.NotebookNode:
+    """The untouched notebook with every test cell tagged ``skip-execution`` (no code at all)."""
+    notebook = copy.deepcopy(lesson.student)
+    for cell in notebook.cells:
+        if cr.meta(cell).get("grade") and cell.cell_type == "code":
+            cell.metadata["tags"] = ["skip-execution"]
+    return notebook
+
+
+def leaking(lesson) -> nbformat.NotebookNode:
+    notebook = copy.deepcopy(lesson.solution)
+    for cell in notebook.cells:  # after the answer cells, so the wrappers wrap the real answers
+        if cr.grade_id(cell) == "ex_cagr":
+            cell.source += "\n" + LEAK
+    notebook.cells.insert(1, nbformat.v4.new_markdown_cell(f"# Hello\n{SCRIPT}"))
+    return cr._after_setup(notebook, cr.student_cell(f"from IPython.display import HTML\nHTML({SCRIPT!r})"))
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    lesson = next(lesson for lesson in cr.available() if lesson.stem.startswith("01"))
+    members = [(cr.canvas_name(f"cheat-{name.replace('_', '-')}", 300 + n, lesson.stem), cr.dumps(with_code(lesson.student, code)))
+               for n, (name, (code, _)) in enumerate(CHEATS.items())]
+    spoofed = lesson.solution
+    for code in reversed(SPOOFS):
+        spoofed = cr._after_setup(spoofed, cr.student_cell(code))
+    members += [
+        (cr.canvas_name("skiptags", 350, lesson.stem), cr.dumps(tagged_skip(lesson))),
+        (cr.canvas_name("spoof", 351, lesson.stem), cr.dumps(spoofed)),
+        (cr.canvas_name("leak", 352, lesson.stem), cr.dumps(leaking(lesson))),
+        (cr.canvas_name("nested", 353, lesson.stem), b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+        (cr.canvas_name("bigint", 354, lesson.stem), b'{"cells": [], "n": ' + b"9" * 5000 + b"}"),
+        (cr.canvas_name("nameless", 355, "homework"), b"[" * 100_000),
+        (cr.canvas_name("honest-solution", 400, lesson.stem), cr.dumps(lesson.solution)),
+        (cr.canvas_name("honest-untouched", 401, lesson.stem), cr.dumps(lesson.student)),
+    ]
+    for n, answer in enumerate(wrong_answers(lesson.stem)[:4]):
+        notebook = copy.deepcopy(lesson.solution)
+        for cell in notebook.cells:
+            if cr.grade_id(cell) == answer.cell:
+                cell.source = answer.source
+        members.append((cr.canvas_name(f"honest-wrong{n}", 410 + n, lesson.stem), cr.dumps(notebook)))
+    root = tmp_path_factory.mktemp("hostile")
+    out = root / "out"
+    result = run_grade(cr.write_zip(root / "class.zip", members), "--out", out, "--jobs", 2, "--timeout", 10)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {"out": out, "lesson": lesson, "rows": {r["student_id"]: r for r in read_csv(out / "grades.csv")}}
+
+
+@pytest.mark.parametrize("name", list(CHEATS))
+def test_a_cheat_gains_nothing_or_is_flagged(hostile, name):
+    """Does each trick in an unlocked cell of a blank notebook score 0 (its honest score), or get flagged?"""
+    row = hostile["rows"][f"cheat-{name.replace('_', '-')}"]
+    assert float(row["score"]) == 0 or row["flags"], row
+    assert bool(row["flags"]) == CHEATS[name][1], row["flags"]
+    review = {r["student_id"] for r in read_csv(hostile["out"] / "review.csv")}
+    assert (row["student_id"] in review) == bool(row["flags"])
+
+
+def test_prevented_cheats_score_nothing(hostile):
+    """Are the IPython-machinery tricks and shadowed builtins undone before the tests (score 0, not just flagged)?"""
+    for name in ("custom_exc", "input_transformer", "ast_transformer", "result_hook", "shadow_abs", "builtins_abs"):
+        assert float(hostile["rows"][f"cheat-{name.replace('_', '-')}"]["score"]) == 0, name
+
+
+def test_skip_execution_tags_are_removed(hostile):
+    """Does tagging every test cell skip-execution (no code) still score 0, the tags removed?"""
+    row = hostile["rows"]["skiptags"]
+    assert (row["status"], float(row["score"])) == ("graded", 0)
+    assert "execution tags removed" in row["message"]
+
+
+def test_statuses_are_not_spoofed(hostile):
+    """Do exceptions named KernelDied / CellTimeoutError and a printed truncation notice leave a solution graded,
+    with full marks? (A raised MemoryError is the kernel's report: it may say memory, never more.)"""
+    row = hostile["rows"]["spoof"]
+    assert row["status"] in ("graded", "memory") and float(row["score"]) == hostile["lesson"].auto_points, row
+    assert "died" not in row["message"] and "time limit" not in row["message"] and "truncated" not in row["message"]
+
+
+def test_feedback_shows_no_hidden_test_and_runs_no_student_script(hostile):
+    """Does a solution that prints the running test cell (stdout, repr, HTML, markdown, an error) leak no hidden
+    line into its feedback page, and is its <script> (markdown cell and HTML output) not in the page?"""
+    out, lesson = hostile["out"], hostile["lesson"]
+    autograded = (out / "course" / "autograded" / "leak" / lesson.stem / f"{lesson.stem}.ipynb").read_text(encoding="utf-8")
+    hidden = hidden_lines(lesson.solution)
+    assert any(line in autograded for line in hidden), "the payload should have printed the hidden tests"
+    page = out / "feedback" / "leak" / f"{lesson.stem}.html"
+    text, raw = visible_text(page), page.read_text(encoding="utf-8")
+    leaked = [line for line in hidden if line in text or line in raw]
+    assert not leaked, leaked[:3]
+    assert not re.search(r"<script[^>]*>\s*window\.pwned", raw) and not re.search(r"<img[^>]*onerror", raw)
+
+
+def test_bad_files_are_rows_or_skipped(hostile):
+    """Are 100,000 nested arrays and a 5,000-digit integer rows with status invalid, and one with no lesson skipped?"""
+    rows = hostile["rows"]
+    for student in ("nested", "bigint"):
+        assert (rows[student]["status"], rows[student]["score"]) == ("invalid", "0"), rows[student]
+        assert "malformed JSON" in rows[student]["message"]
+    skipped = {r["student_id"]: r["reason"] for r in read_csv(hostile["out"] / "skipped.csv")}
+    assert "invalid" in skipped["nameless"]
+
+
+def test_honest_notebooks_are_never_flagged(hostile):
+    """Do the solution, the untouched notebook and wrong answers get their usual score and no flag?"""
+    rows, lesson = hostile["rows"], hostile["lesson"]
+    honest = {student: row for student, row in rows.items() if student.startswith("honest")}
+    assert len(honest) >= 3
+    assert not {student: row["flags"] for student, row in honest.items() if row["flags"]}
+    assert float(honest["honest-solution"]["score"]) == lesson.auto_points
+    assert float(honest["honest-untouched"]["score"]) == 0
+    assert all(row["status"] == "graded" for row in honest.values())
+    assert not re.search(r"honest", (hostile["out"] / "review.csv").read_text(encoding="utf-8"))
