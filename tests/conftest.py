@@ -5,8 +5,9 @@
   per session, all lessons in one run of the course's own parallel grader
   (:func:`platformlab_instructor.grading.pipeline.grade`: real nbgrader, real kernels);
 - ``generated``: nbgrader's generate step run once per session for every lesson;
-- markers for the slow kinds of test (see ``[tool.pytest.ini_options]`` in pyproject.toml):
-  modules that are slow as a whole get theirs here, so ``make test-fast`` can leave them out.
+- the ``grading`` marker on every test that uses ``graded``; other slow tests carry their
+  marker (``pyproject.toml`` registers them) in their own module, so ``make test-fast`` can
+  leave them out.
 """
 
 from __future__ import annotations
@@ -24,27 +25,10 @@ from platformlab_instructor.course import CellGrade, Course
 
 from submissions import Answer, correct_answers, with_answer, wrong_answers
 
-#: test module -> the marker all its tests carry (a module may add more marks of its own)
-MODULE_MARKERS = {
-    "test_browser.py": "browser",
-    "test_binder_env.py": "binder",
-    "test_grade.py": "grading",
-}
-#: single end-to-end tests in modules whose other tests are fast
-TEST_MARKERS = {
-    "test_grade_layouts.py::test_moodle_zip_with_roster_and_folders": "grading",
-    "test_grade_layouts.py::test_killed_run_resumes_without_grading_twice": "grading",
-    "test_cli.py::test_lab_serves_the_lessons": "slow",
-    "test_mutants.py::test_every_exercise_kills_at_least_90_percent_of_its_mutants": "slow",
-}
-
 
 def pytest_collection_modifyitems(items):
+    """Every test that uses the ``graded`` fixture grades real submissions: mark it ``grading``."""
     for item in items:
-        module = item.path.name
-        marker = MODULE_MARKERS.get(module) or TEST_MARKERS.get(f"{module}::{item.originalname}")
-        if marker:
-            item.add_marker(marker)
         if "graded" in item.fixturenames:
             item.add_marker("grading")
 
@@ -106,9 +90,8 @@ def students(stem: str) -> dict[str, Path | Answer]:
 
 def grade_lessons(stems: list[str], folder: Path) -> dict[str, GradedLesson]:
     """Grade every test submission of the lessons ``stems`` in one run of the parallel grader."""
-    from nbgrader.api import Gradebook
-
     from platformlab_instructor.grading.pipeline import grade
+    from platformlab_instructor.grading.worker import GradingCourse
 
     submitted = folder / "submissions" / "submitted"  # nbgrader's layout: submitted/<student>/<lesson>/<lesson>.ipynb
     for stem in stems:
@@ -140,18 +123,11 @@ def grade_lessons(stems: list[str], folder: Path) -> dict[str, GradedLesson]:
             for stem, result in results.items():
                 if f"/{stem}/" in row["source_file"].replace("\\", "/"):
                     result.status.setdefault(row["student_id"], f"skipped: {row['reason']}")
-    with Gradebook(f"sqlite:///{out / 'course' / 'gradebook.db'}") as gradebook:
-        for stem, result in results.items():
-            for student in students(stem):
-                if result.status.get(student) != "graded":
-                    continue
-                notebook = gradebook.find_submission_notebook(stem, stem, student)
-                result._grades[student] = {
-                    g.name: CellGrade(
-                        g.name, float(g.score), float(g.max_score), bool(g.needs_manual_grade), g.cell_type == "code"
-                    )
-                    for g in notebook.grades
-                }
+    course = GradingCourse.existing(out / "course", stems)
+    for stem, result in results.items():
+        for student in students(stem):
+            if result.status.get(student) == "graded":
+                result._grades[student] = course.grades(stem, student)
                 path = out / "course" / "autograded" / student / stem / f"{stem}.ipynb"
                 result._autograded[student] = nbformat.read(path, as_version=4)
     return results

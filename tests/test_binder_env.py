@@ -21,6 +21,8 @@ from packaging.version import Version
 import binderenv
 from platformlab_instructor import lessons
 
+pytestmark = pytest.mark.binder  # builds the Binder environment: left out of `make test-fast`
+
 PINS = lessons.root() / "binder" / "requirements.txt"
 PYPROJECT = tomllib.loads((lessons.root() / "pyproject.toml").read_text(encoding="utf-8"))
 
@@ -84,6 +86,7 @@ CLOSURE = r"""
 import importlib.metadata as md, json
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
 seen, todo = set(), [("platformlab", "")]
 while todo:
     name, extra = todo.pop()

@@ -31,6 +31,8 @@ import binderenv
 from platformlab_instructor import lessons
 from submissions import wrong_answers
 
+pytestmark = pytest.mark.browser  # Debian's chromium through Playwright: left out of `make test-fast`
+
 ARTIFACTS = lessons.root() / "test-artifacts" / "browser"
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags chromium keeps trying to reach Google's hosts,

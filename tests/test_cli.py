@@ -84,6 +84,7 @@ def test_no_course_folder_is_a_clear_error(tmp_path):
     assert "not a course folder" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_lab_serves_the_lessons(tmp_path):
     """Does `platformlab lab` start a JupyterLab that answers /api/status, serves lesson 01 and opens on it?"""
     port, token = free_port(), "platformlab-test"

@@ -17,6 +17,8 @@ import pytest
 from grading import classroom as cr
 from grading.classroom import read_csv, run_grade
 
+pytestmark = pytest.mark.grading  # grades real classes end to end: left out of `make test-fast`
+
 
 def visible_text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))

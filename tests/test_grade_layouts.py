@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from grading import classroom as cr
 from grading.classroom import read_csv, run_grade
@@ -40,6 +41,7 @@ def test_namesakes_stay_apart():
     assert [e.student for e in entries] == ["smithj-11", "smithj-12"]
 
 
+@pytest.mark.grading
 def test_moodle_zip_with_roster_and_folders(tmp_path):
     """Are a Moodle zip (non-ASCII names, a roster) and a folder tree graded into the same tables?"""
     lesson = cr.available()[0]
@@ -79,6 +81,7 @@ def test_missing_input_is_a_clear_error(tmp_path):
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.grading
 def test_killed_run_resumes_without_grading_twice(tmp_path):
     """After kill -9 midway, does a re-run finish every submission, grading none of the finished ones again?"""
     lessons = cr.available()
