@@ -12,14 +12,12 @@ regions are read by the one parser of them, :mod:`platformlab_instructor.regions
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..lessons import LESSON_NAME
 from ..regions import DELIMITER, SOLUTION, regions
 
-#: ``01-platform-economics.ipynb``: two digits, a hyphen, a lowercase slug.
-LESSON_NAME = re.compile(r"^(?P<number>\d{2})-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\.ipynb$")
 
 
 @dataclass(frozen=True)
