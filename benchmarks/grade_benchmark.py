@@ -9,8 +9,11 @@ student versions, known wrong answers), then in the same run:
 3. executes the same notebooks with plain nbclient, one after another, no nbgrader;
 
 checks that (1) and (2) give every student the same score in every graded cell,
-and prints the wall times, the ratio, and the per-submission overhead of each
-grader over plain execution.
+and prints the wall times, the ratio, the per-submission overhead of each
+grader over plain execution, where platformlab's worker time goes (mean seconds per
+phase, from the journal), how many kernels started afresh instead of from a zygote,
+and what the boxes cost (a second platformlab run with ``--isolation none``; the
+guard's cost is its own phase).
 
     .venv/bin/python benchmarks/grade_benchmark.py --n 40
 """
@@ -55,23 +58,47 @@ def env() -> dict:
     return tool_environment()
 
 
-def run_platformlab(work: Path, submissions, jobs: int, timeout: int, fork: bool = True) -> tuple[float, dict]:
+def run_platformlab(work: Path, submissions, jobs: int, timeout: int, fork: bool = True,
+                    isolation: str = "auto", out: str = "grades") -> tuple[float, dict]:
     archive = cr.write_zip(work / "class.zip", [(cr.canvas_name(s, 1000 + i, stem), data)
                                                 for i, (s, stem, data) in enumerate(submissions)])
     start = time.monotonic()
-    subprocess.run([sys.executable, "-m", "platformlab_instructor", "grade", str(archive), "--out", str(work / "grades"),
-                    "--jobs", str(jobs), "--timeout", str(timeout), *([] if fork else ["--no-fork"])], env=env(), check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "platformlab_instructor", "grade", str(archive), "--out", str(work / out),
+                    "--jobs", str(jobs), "--timeout", str(timeout), "--isolation", isolation,
+                    *([] if fork else ["--no-fork"])], env=env(), check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL if isolation == "none" else None)  # (its warning is expected there)
     elapsed = time.monotonic() - start
     import csv
 
-    with open(work / "grades" / "items.csv", newline="", encoding="utf-8") as handle:
+    with open(work / out / "items.csv", newline="", encoding="utf-8") as handle:
         cells = {(r["student_id"], r["lesson"], r["grade_id"]): float(r["score"] or 0)
                  for r in csv.DictReader(handle) if r["kind"] == "auto"}
-    with open(work / "grades" / "grades.csv", newline="", encoding="utf-8") as handle:
+    with open(work / out / "grades.csv", newline="", encoding="utf-8") as handle:
         statuses = Counter(row["status"] for row in csv.DictReader(handle))
     print("  statuses: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))
     return elapsed, cells
+
+
+def phases(out: Path) -> tuple[dict[str, float], float, int]:
+    """Mean seconds per phase over the run's submissions, mean seconds per submission, and the
+    number of kernels that started afresh (the run's fallbacks.log)."""
+    import json
+
+    records = [json.loads(line) for line in (out / ".work" / "journal.jsonl").read_text().splitlines() if line.strip()]
+    totals: Counter = Counter()
+    for record in records:
+        totals.update(record.get("phases") or {})
+    n = max(1, len(records))
+    log = out / ".work" / "fallbacks.log"
+    fallbacks = len(log.read_text().splitlines()) if log.exists() else 0
+    return {k: v / n for k, v in totals.most_common()}, sum(r.get("seconds") or 0 for r in records) / n, fallbacks
+
+
+def print_phases(label: str, out: Path) -> float:
+    means, seconds, fallbacks = phases(out)
+    print(f"  {label}: {seconds:.2f} s of worker time per submission; kernels started afresh: {fallbacks}")
+    print("    " + "; ".join(f"{name} {value:.3f}" for name, value in means.items()))
+    return seconds
 
 
 def run_stock(work: Path, submissions, timeout: int) -> tuple[float, dict]:
@@ -136,6 +163,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=60, help="per-cell timeout for both graders")
     parser.add_argument("--keep", action="store_true", help="keep the work folder and print where it is")
     parser.add_argument("--no-fork", action="store_true", help="pass --no-fork to platformlab grade")
+    parser.add_argument("--no-unboxed", action="store_true", help="skip the second platformlab run, --isolation none")
     args = parser.parse_args()
     submissions = build_class(args.n)
     work = Path(tempfile.mkdtemp(prefix="grade-benchmark-"))
@@ -144,6 +172,13 @@ def main() -> int:
               f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}", flush=True)
         ours, our_cells = run_platformlab(work, submissions, args.jobs, args.timeout, not args.no_fork)
         print(f"platformlab grade --jobs {args.jobs}: {ours:7.1f} s", flush=True)
+        worker_time = print_phases("boxes on, guard on", work / "grades")
+        if not args.no_unboxed:
+            unboxed, _ = run_platformlab(work, submissions, args.jobs, args.timeout, not args.no_fork, "none", "unboxed")
+            print(f"platformlab grade --jobs {args.jobs} --isolation none: {unboxed:7.1f} s", flush=True)
+            bare = print_phases("no boxes, guard on", work / "unboxed")
+            print(f"  the boxes cost {worker_time - bare:+.2f} s of worker time per submission, "
+                  f"{ours - unboxed:+.1f} s of the run; the guard costs its phase above", flush=True)
         stock, stock_cells = run_stock(work, submissions, args.timeout)
         print(f"stock nbgrader (generate + autograde): {stock:7.1f} s", flush=True)
         plain = run_plain(work, submissions, args.timeout)
@@ -156,8 +191,10 @@ def main() -> int:
             print(f"  {key}: platformlab {pair[0]}, stock {pair[1]}")
         print(f"speed-up over stock: {stock / ours:.2f}x")
         print(f"per submission: plain {plain / n:.2f} s; stock {stock / n:.2f} s (+{(stock - plain) / n:.2f} s over plain); "
-              f"platformlab {ours / n:.2f} s wall, {ours * args.jobs / n:.2f} s of worker time "
-              f"({(ours * args.jobs - plain) / n:+.2f} s over plain; includes feedback pages and the tables)")
+              f"platformlab {ours / n:.2f} s wall, {ours * args.jobs / n:.2f} s of the run's CPU slots "
+              f"(includes course set-up, worker start and the tables), {worker_time:.2f} s of worker time "
+              f"= {worker_time / (plain / n):.0%} of plain")
+        print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         return 0 if not differ else 1
     finally:
         if args.keep:

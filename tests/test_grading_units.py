@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 
+import nbformat
+
 from platformlab_instructor.grading.kernels import BoundedExecute
 from platformlab_instructor.grading.progress import Progress
 from platformlab_instructor.grading.records import Journal, Record
@@ -97,3 +99,26 @@ def test_progress_off_a_terminal_is_one_line_per_submission():
     assert len(lines) == 2
     assert lines[0].startswith("[###############...............] 1/2  elapsed 0:10  ETA 0:10") and lines[0].endswith("graded")
     assert "2/2" in lines[1] and lines[1].endswith("timeout")
+
+
+def test_graders_see_model_answer_and_rubric_students_never_do():
+    """Does the autograded notebook (formgrader's) get each written answer's model answer and rubric,
+    and do feedback pages drop them, and a planted copy of such a cell too?"""
+    from nbformat.v4 import new_markdown_cell
+
+    from platformlab_instructor import lessons
+    from platformlab_instructor.grading.feedback import HideTests
+    from platformlab_instructor.grading.rubrics import GRADER_ONLY, add, is_grader_only
+
+    lesson = lessons.find()[0]
+    student = nbformat.read(lesson.student, as_version=4)
+    student.cells.insert(0, new_markdown_cell("planted", metadata={GRADER_ONLY: True}))
+    graded = add(student, lesson.solution)
+    written = [i for i, c in enumerate(graded.cells) if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
+    assert written and all(is_grader_only(graded.cells[i + 1]) for i in written), "a written answer has no grader's notes"
+    assert not any("planted" in c.source for c in graded.cells)
+    solution = nbformat.read(lesson.solution, as_version=4)
+    model = [c.source for c in solution.cells if c.metadata.get("nbgrader", {}).get("grade_id") == graded.cells[written[0]].metadata["nbgrader"]["grade_id"]][0]
+    assert model.splitlines()[1].strip() in graded.cells[written[0] + 1].source
+    page, _ = HideTests().preprocess(graded, {})
+    assert not any(is_grader_only(c) for c in page.cells)

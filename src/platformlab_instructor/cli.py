@@ -79,7 +79,8 @@ def _grade(args: argparse.Namespace) -> int:
         args.parser.error("give SUBMISSIONS (a zip or a folder), or --export-only")
     else:
         summary = grade(args.submissions, out=args.out, jobs=args.jobs, timeout=args.timeout, force=args.force,
-                        roster=args.roster, memory=args.memory, fork=not args.no_fork, isolation=args.isolation)
+                        roster=args.roster, memory=args.memory, fork=not args.no_fork, isolation=args.isolation,
+                        scheduler=args.scheduler or args.cluster)
     print(summary.text())
     return 0
 
@@ -152,6 +153,11 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--isolation", choices=("auto", "box", "none"), default="auto",
                        help="run student code in boxes (bubblewrap: no network, no course files, no other student's; "
                        "'box' insists, 'none' declines, default 'auto': where the machine can, with a warning where not)")
+    where = grade.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the Dask cluster whose scheduler is here, e.g. tcp://10.0.0.5:8786 (needs platformlab[dask])")
+    where.add_argument("--cluster", choices=("local",),
+                       help="grade on a Dask LocalCluster of --jobs worker processes started here, to try --scheduler")
     grade.add_argument("--export-only", action="store_true",
                        help="grade nothing: write the tables and feedback again from the gradebook (after manual grading)")
     grade.set_defaults(run=_grade, parser=grade)

@@ -26,6 +26,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from ..regions import DELIMITER, HIDDEN_TESTS, regions
+from .rubrics import is_grader_only
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 HIDDEN_NOTE = "# (hidden tests ran here; their code is not shown)"
@@ -107,6 +108,7 @@ class HideTests(NbGraderPreprocessor):
     hidden: set[str] = set()
 
     def preprocess(self, nb, resources):
+        nb.cells = [cell for cell in nb.cells if not is_grader_only(cell)]  # model answers and rubrics
         self.hidden = hidden_lines(nb)
         nb.metadata.pop("widgets", None)  # widget state the kernel sent: the page shows no widgets
         return super().preprocess(nb, resources)

@@ -22,6 +22,7 @@ import os
 import secrets
 import shutil
 import sys
+import time
 from pathlib import Path
 from queue import Empty
 
@@ -67,6 +68,15 @@ def names_used(source: str) -> list[str]:
     except SyntaxError:
         return []
     return sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)})
+
+
+def imports(source: str) -> bool:
+    """Whether a cell imports a module at its top level (its time counts as imports, not cells)."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    return any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in body)
 
 
 def ends_with_expression(source: str) -> bool:
@@ -127,6 +137,11 @@ class BoundedExecute(Execute):
         self.skip_cells_with_tag = secrets.token_hex(16)  # no submission can name it (restore strips the usual one)
         self.observed: dict[str, list[str]] = {kind: [] for kind in TROUBLE}
         self.flags: list[str] = []
+        self.phases: dict[str, float] = {}
+
+    def timed(self, phase: str, since: float) -> None:
+        """Add the seconds since ``since`` (``time.monotonic()``) to ``phase`` of :attr:`phases`."""
+        self.phases[phase] = self.phases.get(phase, 0.0) + time.monotonic() - since
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -140,9 +155,36 @@ class BoundedExecute(Execute):
         self._output_size = {}
         self._notices = {}
         self._guarded = False
-        self.observed, self.flags = {kind: [] for kind in TROUBLE}, []
+        self.observed, self.flags, self.phases = {kind: [] for kind in TROUBLE}, [], {}
         BoundedExecute.latest = self
         return super().preprocess(nb, resources, km=km)
+
+    # where a submission's time goes (records.Result.phases): kernel start and stop, imports, cells, checks
+    async def async_start_new_kernel(self, **kwargs):
+        since = time.monotonic()
+        try:
+            return await super().async_start_new_kernel(**kwargs)
+        finally:
+            self.timed("kernel start", since)
+
+    async def async_start_new_kernel_client(self):
+        since = time.monotonic()
+        try:
+            return await super().async_start_new_kernel_client()
+        finally:
+            self.timed("kernel start", since)
+
+    async def _async_cleanup_kernel(self):
+        since = time.monotonic()
+        try:
+            return await super()._async_cleanup_kernel()
+        finally:
+            self.timed("kernel stop", since)
+
+    # nbclient's setup_kernel calls these synchronous wrappers of its own functions
+    start_new_kernel = run_sync(async_start_new_kernel)
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
 
     def saw(self, kind: str, cell) -> None:
         """Note that this grader saw ``kind`` of trouble (one of :data:`TROUBLE`) in ``cell``."""
@@ -151,10 +193,13 @@ class BoundedExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and cell.source.strip():
+            since = time.monotonic()
             if not self._guarded:
                 self._guard("baseline", [], cell)
             if is_test(cell):
                 self._guard("check", names_used(cell.source), cell)
+            self.timed("guard", since)
+        since = time.monotonic()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -164,13 +209,17 @@ class BoundedExecute(Execute):
             self.saw("timeout", cell)
             ename, evalue = KERNEL_STUCK, "the cell ran past the time limit and the kernel did not stop when interrupted"
         else:
+            if cell.cell_type == "code":
+                self.timed("imports" if imports(cell.source) else "tests" if is_test(cell) else "cells", since)
             if is_test(cell):
                 self._drop_forged_results(cell)
             return cell, resources
         cell.outputs.append(from_dict({"output_type": "error", "ename": ename, "traceback": [f"{ename}: {evalue}"],
                                        "evalue": evalue + "; the grader started a new kernel and ran the cells "
                                                           "before this one again, so the rest still scores"}))
+        since = time.monotonic()
         run_sync(self._replace_kernel)(index)
+        self.timed("kernel replaced", since)
         return cell, self.resources
 
     async def _replace_kernel(self, index: int) -> None:

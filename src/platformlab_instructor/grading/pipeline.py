@@ -23,6 +23,7 @@ Output folder (default ``grades/``)::
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -32,13 +33,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+import nbformat
+
 from .. import lessons as catalogue_of_lessons
 from .. import logs
 from ..course import NbgraderFailed
 from ..errors import PlatformlabError
 from .progress import Progress
 from .records import Journal, Manifest, Record, Result, Skipped, Submission, Task, sha256
-from . import identify, intake, pool, report, worker
+from . import cluster, identify, intake, pool, report, rubrics, worker
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +103,7 @@ def _course(out: Path, sources: dict[str, Path], timeout: int, generate: bool = 
 
 def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60, force: bool = False,
           roster=None, sources: dict[str, Path] | None = None, memory: int = 2048, progress: bool = True,
-          fork: bool = True, isolation: str = "auto") -> Summary:
+          fork: bool = True, isolation: str = "auto", scheduler: str | None = None) -> Summary:
     """Grade every notebook in ``submissions`` (a zip or a folder) against the lessons.
 
     Args:
@@ -118,6 +121,8 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
             (:mod:`.zygote`); ``False`` starts each kernel afresh, as stock nbgrader does.
         isolation: ``"box"`` runs student code in boxes (:mod:`.isolation`), ``"none"`` does
             not, ``"auto"`` does where the machine can and says loudly when it cannot.
+        scheduler: grade on the Dask cluster at this scheduler address (:mod:`.cluster`), or on a
+            LocalCluster of ``jobs`` processes for ``"local"``; ``None``: the local process pool.
 
     Returns a :class:`Summary`. Raises :class:`GradingError` only when grading itself
     cannot run; a student's broken file is a row with a status, never an exception.
@@ -127,6 +132,17 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
     if not submissions.exists():
         raise GradingError(f"{submissions} does not exist")
     sources = _sources(sources)
+    # a cluster that cannot be used is an error before anything is written to out
+    connection = cluster.connect(scheduler, jobs or os.cpu_count() or 1) if scheduler else None
+    try:
+        return _grade(submissions, out, sources, jobs, timeout, force, roster, memory, progress, fork, isolation, connection)
+    finally:
+        if connection:
+            connection.close()
+
+
+def _grade(submissions: Path, out: Path, sources: dict[str, Path], jobs, timeout, force, roster, memory, progress, fork,
+           isolation, connection: "cluster.Connection | None") -> Summary:
     work = out / ".work"
     work.mkdir(parents=True, exist_ok=True)
     worker.quiet()
@@ -167,16 +183,16 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
     fallbacks = work / "fallbacks.log"
     fallbacks.unlink(missing_ok=True)
     settings = worker.Settings(str(template), {stem: str(path) for stem, path in releases.items()}, timeout, memory,
-                               fork, _boxed(isolation), str(fallbacks), logs.verbosity())
+                               fork, _boxed(isolation, connection), str(fallbacks), logs.verbosity())
     by_key = {row.key: row for row in rows}
     bar = Progress(len(tasks), enabled=progress)
     cpus = jobs or os.cpu_count() or 1
     scratch = work / "workers"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
+    grader = functools.partial(cluster.run, connection=connection) if connection else pool.run
     try:
-        pool.run(tasks, settings, scratch, cpus,
-                 lambda task, result: _finish(journal, course, out, by_key[task.key], result), bar)
+        grader(tasks, settings, scratch, cpus, lambda task, result: _finish(journal, course, out, by_key[task.key], result), bar)
     finally:
         summary.fallbacks = fallbacks.read_text().splitlines() if fallbacks.exists() else []
         if summary.fallbacks and fork:
@@ -188,14 +204,15 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
     return _export(out, sources, summary, rows, skipped)
 
 
-def _boxed(isolation: str) -> bool:
-    """Whether kernels run in boxes: ``box`` insists, ``none`` declines, ``auto`` boxes where it can."""
+def _boxed(isolation: str, connection: "cluster.Connection | None" = None) -> bool:
+    """Whether kernels run in boxes: ``box`` insists, ``none`` declines, ``auto`` boxes where it can
+    (on a Dask cluster: where every worker can)."""
     from .isolation import unavailable
 
     if isolation == "none":
         log.warning("student code is not isolated (--isolation none): it can read and write what you can")
         return False
-    why = unavailable()
+    why = connection.unavailable() if connection else unavailable()
     if why and isolation == "box":
         raise GradingError(f"cannot isolate student code: {why}")
     if why:
@@ -253,6 +270,9 @@ def _finish(journal: Journal, course: worker.GradingCourse, out: Path, row: Subm
             target = out / "course" / folder / student / stem / f"{stem}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(staging / name, target)
+        autograded = out / "course" / "autograded" / student / stem / f"{stem}.ipynb"
+        source = out / "course" / "source" / stem / f"{stem}.ipynb"
+        nbformat.write(rubrics.add(nbformat.read(autograded, as_version=4), source), autograded)
         stamp = datetime.fromtimestamp(row.time or 0, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
         (out / "course" / "submitted" / student / stem / "timestamp.txt").write_text(stamp, encoding="utf-8")
         if (staging / "feedback.html").exists():
@@ -263,7 +283,7 @@ def _finish(journal: Journal, course: worker.GradingCourse, out: Path, row: Subm
         log.warning("%s: %s", row.key, result.message)
         log.debug("%s", result.detail)
     journal.append(Record(row.key, student, stem, result.status, result.message, result.notes, row.source_file,
-                          result.seconds, result.detail, result.flags))
+                          result.seconds, result.detail, result.flags, result.phases))
     shutil.rmtree(staging, ignore_errors=True)
 
 

@@ -87,6 +87,7 @@ class Result:
     seconds: float | None = None
     detail: str = ""  # the traceback or nbgrader log of an error
     flags: list[str] = field(default_factory=list)  # what the grader's check of the kernel found, for review by hand
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase of grading it (worker.PHASES)
 
 
 @dataclass
@@ -103,6 +104,7 @@ class Record:
     seconds: float | None = None
     detail: str = ""
     flags: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)  # as in Result (empty in journals of older versions)
 
 
 class Journal:

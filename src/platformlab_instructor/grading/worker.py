@@ -30,6 +30,9 @@ from .records import Result, Task
 
 #: The student id used inside a worker's scratch course (the real one never needs to be a path there).
 INSIDE = "student"
+#: Thread pools of numerical libraries, one thread each in kernels: workers already use every core,
+#: and a pool made before the zygote forks is no use to its kernels.
+THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ def start(settings: Settings, work: str) -> None:
     from .zygote import Zygote
 
     logs.to_stderr(settings.verbose)
+    for name in THREADS:  # before the zygote imports numpy; boxes pass these (isolation.PASSED)
+        os.environ.setdefault(name, "1")
     root = Path(tempfile.mkdtemp(prefix=f"worker-{os.getpid()}-", dir=work))
     template = Path(settings.template)
     sources = {stem: template / "source" / stem / f"{stem}.ipynb" for stem in settings.releases}
@@ -123,6 +128,7 @@ def start(settings: Settings, work: str) -> None:
         {stem: Path(path) for stem, path in settings.releases.items()}, sources))
     quiet()
     _scratch_gradebooks_skip_fsync()
+    _check_schema_once()
 
 
 def _close(zygote, box: str) -> None:
@@ -148,6 +154,31 @@ def _scratch_gradebooks_skip_fsync() -> None:
             cursor.execute("PRAGMA synchronous=OFF")
             cursor.execute("PRAGMA journal_mode=MEMORY")
             cursor.close()
+
+
+def _check_schema_once() -> None:
+    # nbgrader validates every graded cell's metadata with jsonschema.validate, which checks
+    # the schema itself again on each call: most of nbgrader's own time per submission. Same
+    # validation (same errors, best match first), the schema checked once per worker.
+    import json
+    from types import SimpleNamespace
+
+    import jsonschema
+    from nbgrader.nbgraderformat import common
+
+    validators: dict[str, object] = {}
+
+    def validate(instance, schema):
+        key = json.dumps(schema, sort_keys=True)
+        if key not in validators:
+            kind = jsonschema.validators.validator_for(schema)
+            kind.check_schema(schema)
+            validators[key] = kind(schema)
+        error = jsonschema.exceptions.best_match(validators[key].iter_errors(instance))
+        if error is not None:
+            raise error
+
+    common.jsonschema = SimpleNamespace(validate=validate)
 
 
 def quiet() -> None:
@@ -178,9 +209,22 @@ def grade(task: Task) -> Result:
 
 
 def _grade(task: Task) -> Result:
+    import time
+
+    import nbformat
+
     from .kernels import BoundedExecute
 
     root, course = _state["root"], _state["course"]
+    phases: dict[str, float] = {}
+    since = time.monotonic()
+
+    def lap(phase: str) -> None:
+        nonlocal since
+        now = time.monotonic()
+        phases[phase] = round(phases.get(phase, 0.0) + now - since, 3)
+        since = now
+
     stem = task.lesson
     lesson = _state["catalogue"].lessons[stem]
     notebook, notes = identify.restore(identify.read(Path(task.path)), lesson)
@@ -188,11 +232,10 @@ def _grade(task: Task) -> Result:
         shutil.rmtree(root / folder / INSIDE, ignore_errors=True)
     submitted = root / "submitted" / INSIDE / stem / f"{stem}.ipynb"
     submitted.parent.mkdir(parents=True)
-    import nbformat
-
     nbformat.write(notebook, submitted)
     scratch = tempfile.mkdtemp(prefix="k", dir=_state["box"] or None)
     BoundedExecute.latest = None  # set again by the run below: what it observed decides the status
+    lap("restore")
     try:
         course.scratch = scratch
         api = course.api()
@@ -200,11 +243,17 @@ def _grade(task: Task) -> Result:
         if not result["success"]:
             return Result(task.key, "error", "nbgrader could not grade it: " + _last_error(result), notes,
                           detail=(result.get("log", "") + result.get("error", ""))[-4000:])
+        run = BoundedExecute.latest
+        lap("autograde")
+        executed = {phase: round(seconds, 3) for phase, seconds in run.phases.items()}
+        phases.update(executed)
+        phases["nbgrader"] = round(phases.pop("autograde") - sum(executed.values()), 3)  # its own bookkeeping
         autograded = root / "autograded" / INSIDE / stem / f"{stem}.ipynb"
         grades, comments = course.grades_and_comments(stem, INSIDE)
-        run = BoundedExecute.latest
         verdict, more = status(run.observed, course.kernels.get("memory_limit", 0))
+        lap("gradebook")
         feedback = api.generate_feedback(stem, INSIDE, force=True)
+        lap("feedback")
         out = Path(task.staging)
         out.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(submitted, out / "submitted.ipynb")
@@ -214,7 +263,9 @@ def _grade(task: Task) -> Result:
             shutil.copyfile(html, out / "feedback.html")
         else:
             more.append("feedback page could not be made: " + _last_error(feedback))
-        return Result(task.key, verdict, "; ".join(more), notes, list(grades.values()), comments, flags=list(run.flags))
+        lap("staging")
+        return Result(task.key, verdict, "; ".join(more), notes, list(grades.values()), comments, flags=list(run.flags),
+                      phases=phases)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

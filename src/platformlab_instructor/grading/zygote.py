@@ -22,8 +22,12 @@ next one. A client that sends nothing is dropped after :data:`CLIENT_TIMEOUT` se
 
 Only modules that do not need a running IPython shell at import time are preloaded
 (:data:`SAFE`): matplotlib's inline backend and ipywidgets hook into the shell when
-imported, so they are imported by the kernel as usual. NumPy's global random state
-is re-seeded in each child, as a fresh interpreter would.
+imported, so they are imported by the kernel as usual (seaborn imports ipywidgets without a shell: its
+comm targets, which only a front end's requests use, are then not registered). The course's
+own runtime (:data:`SAFE_PACKAGES`) is preloaded too. NumPy's global random state
+is re-seeded in each child, as a fresh interpreter would. Before serving, the zygote draws
+one figure off pyplot (fonts, renderer) and freezes its heap (``gc.freeze``), so that kernels
+neither copy nor walk it; numerical thread pools are one thread (the worker sets the variables).
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ CLIENT_TIMEOUT = 5
 
 #: Importable without an IPython shell, and without changing what a kernel does later.
 SAFE = ("numpy", "pandas", "scipy", "matplotlib", "matplotlib.pyplot", "seaborn", "yaml", "statsmodels", "sklearn")
+#: Packages whose every module is safe so: the course's student runtime (importing it has no side
+#: effects; its widgets import ipywidgets only when called).
+SAFE_PACKAGES = ("platformlab",)
 
 
 class Zygote:
@@ -105,11 +112,13 @@ def preload_list(notebooks) -> list[str]:
                 continue
             for node in ast.walk(tree):
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                    [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+                    [node.module, *(f"{node.module}.{a.name}" for a in node.names)] \
+                    if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
                 for name in names:
                     parts = name.split(".")
                     wanted.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
-    return [module for module in SAFE if module in wanted]
+    runtime = sorted(name for name in wanted if name.split(".")[0] in SAFE_PACKAGES)  # ("from a import b": b may be a module)
+    return [module for module in SAFE if module in wanted] + runtime
 
 
 def serve(descriptor: int, memory: int, boxed: bool, modules: list[str]) -> None:
@@ -125,8 +134,17 @@ def serve(descriptor: int, memory: int, boxed: bool, modules: list[str]) -> None
     for module in modules:
         try:
             importlib.import_module(module)
+        except ImportError as error:  # "from a import b" where b is not a module; or a missing library
+            if not module.startswith(SAFE_PACKAGES):
+                print(f"could not preload {module}: {error}", file=sys.stderr)
         except Exception as error:  # a module that fails here is simply imported by the kernel itself
             print(f"could not preload {module}: {error}", file=sys.stderr)
+    if "matplotlib" in sys.modules:
+        _warm_matplotlib()
+    import gc
+
+    gc.collect()
+    gc.freeze()  # what is imported stays shared with the kernels: the collector neither walks nor copies it
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     if boxed:  # kernels (same user in the box) may not read this process's memory, nor each other's
         import ctypes
@@ -162,6 +180,23 @@ def serve(descriptor: int, memory: int, boxed: bool, modules: list[str]) -> None
                 connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
             except OSError:
                 os.kill(pid, signal.SIGKILL)
+
+
+def _warm_matplotlib() -> None:
+    """Draw and drop one figure, off pyplot: loads the fonts and the Agg renderer that a kernel's
+    first plot would otherwise load. No pyplot state, backend or rcParams is touched."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        figure = Figure()
+        axes = figure.add_subplot()
+        axes.plot([0, 1], [0, 1], label="x")
+        axes.set_title("warm")
+        axes.legend()
+        FigureCanvasAgg(figure).draw()
+    except Exception as error:
+        print(f"could not warm matplotlib: {error}", file=sys.stderr)
 
 
 def _kill_strays() -> None:
