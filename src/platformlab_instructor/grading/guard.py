@@ -14,7 +14,7 @@ functions named like a builtin that the test uses; objects equal to anything.
 It puts back what it found (unregisters hooks, removes transformers, restores the originals),
 so the test runs on the kernel's own machinery.
 
-Limits (see /work/briefs/threat-model.md): it runs in the student's process. Code that has
+Limits (README, "Threat model"): it runs in the student's process. Code that has
 read this file can change it, or what it reports, before it runs (e.g. a ``pre_execute``
 hook patching :func:`check`); it stops the known tricks and makes the others deliberate.
 Stdlib only; it defines nothing in the notebook's namespace.
