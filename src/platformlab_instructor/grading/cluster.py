@@ -24,21 +24,23 @@ import shutil
 import tempfile
 import threading
 import uuid
-from dataclasses import replace
+from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..errors import PlatformlabError
-from . import worker
-from .progress import Progress
 from .records import Result, Task
+
+if TYPE_CHECKING:  # not imported here: this module is loaded by the Dask worker's event loop (see grade_remote)
+    from . import worker
+    from .progress import Progress
 
 log = logging.getLogger(__name__)
 
 #: ``--cluster local``: start a LocalCluster here instead of connecting to a scheduler.
 LOCAL = "local"
 #: Seconds to reach the scheduler, and to wait for its first worker, before giving up.
-CONNECT_TIMEOUT = 20
+CONNECT_TIMEOUT = 10
 #: The files a worker sends back, from the task's staging folder.
 STAGED = ("submitted.ipynb", "autograded.ipynb", "feedback.html")
 
@@ -98,6 +100,7 @@ def connect(scheduler: str, workers: int = 2, timeout: float = CONNECT_TIMEOUT) 
     try:
         client.wait_for_workers(1, timeout=timeout)
         versions = client.run(_probe)
+        client.run(_warm)
     except (OSError, TimeoutError) as error:
         connection.close()
         raise ClusterError(f"the Dask scheduler at {scheduler} has no worker ready after {timeout:g} s ({error})") from None
@@ -139,7 +142,7 @@ def run(tasks: list[Task], settings: worker.Settings, work: Path, jobs: int,
 
     def submit() -> None:
         task = queue.pop()
-        future = client.submit(grade_remote, settings, digest, shipped, task.key, task.lesson, Path(task.path).read_bytes(),
+        future = client.submit(grade_remote, asdict(settings), digest, shipped, task.key, task.lesson, Path(task.path).read_bytes(),
                                key=f"platformlab-grade-{run_id}-{task.key}", retries=1, pure=False)
         in_flight[future.key] = (task, future)
         futures.add(future)
@@ -209,17 +212,53 @@ def fingerprint(files: dict[str, bytes]) -> str:
 
 # --- on the Dask worker ---------------------------------------------------------------------------
 
-_lock = threading.Lock()  # worker.py keeps one course per process: one submission at a time
+_lock = threading.Lock()
+_thread: list = []  # the queue of the one thread this process grades on: worker.py keeps one course per process
 _ready: dict = {}  # digest, folder and fallback-log offset of the bundle this process has started
 
 
+def _on_grading_thread(function, *args):
+    """Run ``function(*args)`` on this process's grading thread; a Future of its result.
+
+    A daemon thread, unlike a ThreadPoolExecutor's: a worker that is told to close does not wait for it.
+    """
+    import queue
+    from concurrent.futures import Future
+
+    with _lock:
+        if not _thread:
+            jobs: queue.Queue = queue.Queue()
+            _thread.append(jobs)
+            threading.Thread(target=_serve, args=(jobs,), name="platformlab-grade", daemon=True).start()
+    future: Future = Future()
+    _thread[0].put((future, function, args))
+    return future
+
+
+def _serve(jobs) -> None:
+    while True:
+        future, function, args = jobs.get()
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(function(*args))
+            except BaseException as error:  # handed to the Dask task that waits for it
+                future.set_exception(error)
+
+
 def _probe() -> str:
-    """Run on each worker by :func:`connect`: importing the grader here proves the environment."""
+    """Run on each worker by :func:`connect`: platformlab's version, if its grader is there (not imported: see grade_remote)."""
+    import importlib.util
+
     from platformlab import __version__
 
-    from . import worker as _  # noqa: F401
-
+    if importlib.util.find_spec("nbgrader") is None:
+        raise ModuleNotFoundError("nbgrader is not installed")
     return __version__
+
+
+def _warm() -> None:
+    """Start importing the grader (nbgrader, nbconvert: seconds) on the grading thread while the client sets up the course."""
+    _on_grading_thread(__import__, "platformlab_instructor.grading.worker")
 
 
 def _unavailable() -> str:
@@ -228,11 +267,13 @@ def _unavailable() -> str:
     return unavailable()
 
 
-def _start(settings: worker.Settings, digest: str, files: dict[str, bytes]) -> None:
+def _start(settings: dict, digest: str, files: dict[str, bytes]) -> None:
     """Unpack the bundle into this process's folder and set up the worker, once per bundle and process."""
     if _ready.get("digest") == digest:
         return
     from multiprocessing.util import Finalize
+
+    from . import worker
 
     if _ready.get("folder"):  # another course: the earlier one's zygote stays until the process ends
         shutil.rmtree(_ready["folder"], ignore_errors=True)
@@ -241,10 +282,10 @@ def _start(settings: worker.Settings, digest: str, files: dict[str, bytes]) -> N
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    releases = {stem: str(folder / "release" / f"{stem}.ipynb") for stem in settings.releases}
     fallbacks = folder / "fallbacks.log"
     (folder / "workers").mkdir()
-    local = replace(settings, template=str(folder / "template"), releases=releases, fallback_log=str(fallbacks))
+    local = worker.Settings(**{**settings, "template": str(folder / "template"), "fallback_log": str(fallbacks),
+                               "releases": {stem: str(folder / "release" / f"{stem}.ipynb") for stem in settings["releases"]}})
     worker.start(local, str(folder / "workers"))
     Finalize(None, shutil.rmtree, args=(str(folder),), kwargs={"ignore_errors": True}, exitpriority=5)
     _ready.clear()
@@ -263,17 +304,30 @@ def _new_fallbacks() -> list[str]:
     return text.splitlines()
 
 
-def grade_remote(settings: worker.Settings, digest: str, files: dict[str, bytes], key: str, lesson: str,
+def grade_remote(settings: dict, digest: str, files: dict[str, bytes], key: str, lesson: str,
                  submission: bytes) -> tuple[Result, dict[str, bytes], list[str]]:
-    """Grade one submission on a Dask worker: the result, the staging files' bytes and new fallback notes."""
-    with _lock:
-        _start(settings, digest, files)
-        inbox = Path(tempfile.mkdtemp(prefix="task-", dir=_ready["folder"]))
-        try:
-            path = inbox / "submission.ipynb"
-            path.write_bytes(submission)
-            result = worker.grade(Task(key, lesson, str(path), str(inbox / "staging")))
-            staged = {name: (inbox / "staging" / name).read_bytes() for name in STAGED if (inbox / "staging" / name).exists()}
-            return result, staged, _new_fallbacks()
-        finally:
-            shutil.rmtree(inbox, ignore_errors=True)
+    """Grade one submission on a Dask worker: the result, the staging files' bytes and new fallback notes.
+
+    The work runs on one thread of this module's: one submission at a time per process, as
+    worker.py needs. Imports happen there too, never on the worker's event loop thread (which
+    also unpickles this task's arguments, hence ``settings`` as a dict): on Python 3.11, importing
+    nbgrader deep in that thread's stack mapped and unmapped a frame-stack chunk ~700,000 times,
+    seconds of system time per worker.
+    """
+    return _on_grading_thread(_grade_here, settings, digest, files, key, lesson, submission).result()
+
+
+def _grade_here(settings: dict, digest: str, files: dict[str, bytes], key: str, lesson: str,
+                submission: bytes) -> tuple[Result, dict[str, bytes], list[str]]:
+    from . import worker
+
+    _start(settings, digest, files)
+    inbox = Path(tempfile.mkdtemp(prefix="task-", dir=_ready["folder"]))
+    try:
+        path = inbox / "submission.ipynb"
+        path.write_bytes(submission)
+        result = worker.grade(Task(key, lesson, str(path), str(inbox / "staging")))
+        staged = {name: (inbox / "staging" / name).read_bytes() for name in STAGED if (inbox / "staging" / name).exists()}
+        return result, staged, _new_fallbacks()
+    finally:
+        shutil.rmtree(inbox, ignore_errors=True)
