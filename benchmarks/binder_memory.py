@@ -103,14 +103,14 @@ def start_server(root: Path) -> tuple[subprocess.Popen, str]:
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                raise SystemExit("JupyterLab did not start")
+                raise SystemExit("JupyterLab did not start") from None
             time.sleep(0.5)
 
 
 def run_lesson(lesson: lessons.Lesson, sampler: Sampler):
     """Run a lesson's solution in a new kernel, cell by cell; return the kernel (still running) and any errors.
     The kernel starts in lessons/, where JupyterLab starts a student's."""
-    manager, client = start_new_kernel(kernel_name="python3", cwd=str((lessons.root() / "lessons")),
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(lessons.root() / "lessons"),
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sampler.watch(lesson.stem, manager.provisioner.process.pid)
     errors = []
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     found = lessons.find()
     sampler = Sampler()
     kernels, errors = [], {}
-    server, _ = start_server((lessons.root() / "lessons"))
+    server, _ = start_server(lessons.root() / "lessons")
     try:
         time.sleep(2)  # let the server finish loading its extensions before the idle reading
         sampler.watch("jupyter server (peak)", server.pid)

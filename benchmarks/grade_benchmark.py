@@ -146,7 +146,7 @@ def run_plain(work: Path, submissions, timeout: int) -> float:
         "    nb = nbformat.read(path, as_version=4)\n"
         f"    NotebookClient(nb, timeout={timeout}, allow_errors=True, resources={{'metadata': {{'path': '{work}'}}}}).execute()\n")
     paths = []
-    for student, stem, data in submissions:
+    for student, _lesson, data in submissions:
         path = work / "plain" / f"{student}.ipynb"
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(data)

@@ -23,7 +23,7 @@ from pathlib import Path
 from platformlab_instructor.publish import publish
 
 PUBLIC_REPO = "example-org/platformlab-student"
-_built: dict[str, "BinderEnv"] = {}
+_built: dict[str, BinderEnv] = {}
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-import binderenv
 from platformlab_instructor import lessons
+
+import binderenv
 
 pytestmark = pytest.mark.binder  # builds the Binder environment: left out of `make test-fast`
 

@@ -27,8 +27,9 @@ import pytest
 import yaml
 from playwright.sync_api import expect, sync_playwright
 
-import binderenv
 from platformlab_instructor import lessons
+
+import binderenv
 from submissions import wrong_answers
 
 pytestmark = pytest.mark.browser  # Debian's chromium through Playwright: left out of `make test-fast`

@@ -14,11 +14,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from platformlab_instructor.course import tool_environment
+from platformlab_instructor.grading import intake
+
 from grading import classroom as cr
 from grading.classroom import read_csv, run_grade
-from platformlab_instructor.course import tool_environment
-
-from platformlab_instructor.grading import intake
 
 
 def test_lms_file_names_are_understood():

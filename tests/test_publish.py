@@ -139,7 +139,7 @@ def test_scan_catches_a_planted_leak(copy, plant):
     make, kind = PLANTS[plant]
     make(copy)
     found = leaks(copy)
-    assert any(leak.kind.startswith(kind) for leak in found), f"{plant}: the scan reported {[str(l) for l in found]}"
+    assert any(leak.kind.startswith(kind) for leak in found), f"{plant}: the scan reported {[str(leak) for leak in found]}"
 
 
 def test_publish_refuses_to_leak_and_leaves_dest_alone(tmp_path):

@@ -69,6 +69,7 @@ def test_price_cut_of_zero_changes_nothing():
 def test_price_cut_rejects_an_impossible_cut():
     """Does a cut of 100% or more get a clear error?"""
     import pytest
+
     from platformlab.widgets import price_cut
 
     with pytest.raises(ValueError, match="share of the list price"):

@@ -19,7 +19,6 @@ from traitlets.config import Config
 from .errors import PlatformlabError
 
 
-
 class NbgraderFailed(PlatformlabError):
     """An nbgrader step reported failure; the message carries its log."""
 

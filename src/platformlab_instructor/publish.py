@@ -348,6 +348,9 @@ def secret_lines(root: Path | None = None) -> dict[str, str]:
                 hidden.setdefault(line.strip(), f"solution-only line of solutions/{notebook.name}")
     for module in sorted((root / "src" / "platformlab").rglob("*.py")):  # the runtime is published anyway
         shown.update(line.strip() for line in module.read_text(encoding="utf-8").splitlines())
+    for notebook in sorted((root / "lessons").glob("*.ipynb")):  # so are the student lessons (nbgrader's stubs)
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            shown.update(line.strip() for line in _source(cell).splitlines())
     for line, where in answers.every_source_line(root).items():
         hidden.setdefault(line, f"answer-fixture line of {where}")
     for note in sorted((root / "instructor").glob("*.md")):

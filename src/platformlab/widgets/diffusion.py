@@ -160,7 +160,7 @@ def strategy_explorer(open_bass: dict | None = None, closed_bass: dict | None = 
                          else f"open never earns more within {months} months"))
         fig.tight_layout()
         plt.show()
-        print(f"long run: open pays if m_open / m_closed >= f / (c s g) = "
+        print("long run: open pays if m_open / m_closed >= f / (c s g) = "
               + (f"{fee / (conversion * spend * margin):.2f}" if conversion * spend * margin > 0 else "infinity")
               + f"; here m_open / m_closed = {m_multiple:.2f}")
 

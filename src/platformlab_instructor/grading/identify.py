@@ -28,7 +28,6 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils
 
-
 #: JSON nesting a notebook may have (a real one nests about 6 deep; deeper values would
 #: reach the recursion limit in nbformat, deepcopy or the feedback templates).
 MAX_DEPTH = 64

@@ -23,7 +23,7 @@ import shutil
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 #: Files larger than this are not read (a notebook of the course is well under 5 MB).
@@ -116,7 +116,7 @@ def unpack(submissions: Path, inbox: Path, exclude: Path | None = None) -> list[
                     with archive.open(info) as source, open(target, "wb") as sink:
                         shutil.copyfileobj(source, sink)
                     entry.path = target
-                    entry.time = datetime(*info.date_time, tzinfo=timezone.utc).timestamp()
+                    entry.time = datetime(*info.date_time, tzinfo=UTC).timestamp()
                 except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as error:
                     entry.reason = f"cannot be extracted from the zip: {error}"
             entries.append(entry)

@@ -30,7 +30,7 @@ import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 import nbformat
@@ -39,9 +39,9 @@ from .. import lessons as catalogue_of_lessons
 from .. import logs
 from ..course import NbgraderFailed
 from ..errors import PlatformlabError
+from . import cluster, identify, intake, pool, report, rubrics, worker
 from .progress import Progress
 from .records import Journal, Manifest, Record, Result, Skipped, Submission, Task, sha256
-from . import cluster, identify, intake, pool, report, rubrics, worker
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
 
 
 def _grade(submissions: Path, out: Path, sources: dict[str, Path], jobs, timeout, force, roster, memory, progress, fork,
-           isolation, connection: "cluster.Connection | None") -> Summary:
+           isolation, connection: cluster.Connection | None) -> Summary:
     work = out / ".work"
     work.mkdir(parents=True, exist_ok=True)
     worker.quiet()
@@ -204,7 +204,7 @@ def _grade(submissions: Path, out: Path, sources: dict[str, Path], jobs, timeout
     return _export(out, sources, summary, rows, skipped)
 
 
-def _boxed(isolation: str, connection: "cluster.Connection | None" = None) -> bool:
+def _boxed(isolation: str, connection: cluster.Connection | None = None) -> bool:
     """Whether kernels run in boxes: ``box`` insists, ``none`` declines, ``auto`` boxes where it can
     (on a Dask cluster: where every worker can)."""
     from .isolation import unavailable
@@ -273,7 +273,7 @@ def _finish(journal: Journal, course: worker.GradingCourse, out: Path, row: Subm
         autograded = out / "course" / "autograded" / student / stem / f"{stem}.ipynb"
         source = out / "course" / "source" / stem / f"{stem}.ipynb"
         nbformat.write(rubrics.add(nbformat.read(autograded, as_version=4), source), autograded)
-        stamp = datetime.fromtimestamp(row.time or 0, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+        stamp = datetime.fromtimestamp(row.time or 0, UTC).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
         (out / "course" / "submitted" / student / stem / "timestamp.txt").write_text(stamp, encoding="utf-8")
         if (staging / "feedback.html").exists():
             target = out / "feedback" / student / f"{stem}.html"
@@ -293,7 +293,7 @@ def _into_gradebook(course: worker.GradingCourse, row: Submission, result: Resul
     from nbgrader.api import Gradebook
 
     student, stem = row.student, row.lesson
-    when = datetime.fromtimestamp(row.time, timezone.utc).replace(tzinfo=None) if row.time else None
+    when = datetime.fromtimestamp(row.time, UTC).replace(tzinfo=None) if row.time else None
     with Gradebook(course.gradebook_url) as gradebook:
         gradebook.update_or_create_student(student)
         gradebook.update_or_create_submission(stem, student, timestamp=when)

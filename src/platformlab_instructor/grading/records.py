@@ -44,7 +44,7 @@ class Submission:
     message: str = ""
     key: str = ""  # student--lesson--sha256 prefix: what the journal knows a submission by
 
-    def keyed(self) -> "Submission":
+    def keyed(self) -> Submission:
         self.key = f"{self.student}--{self.lesson}--{sha256(Path(self.path))[:16]}"
         return self
 

@@ -67,7 +67,7 @@ class GradingCourse(Course):
         self.scratch = ""  # the folder the next kernel runs in
 
     @classmethod
-    def existing(cls, root: Path, stems: list[str], timeout: int = 60) -> "GradingCourse":
+    def existing(cls, root: Path, stems: list[str], timeout: int = 60) -> GradingCourse:
         """The course already at ``root`` (sources in place): nothing is copied or generated."""
         course = cls.__new__(cls)
         course.root, course.timeout, course.kernels, course.scratch = Path(root), timeout, {}, ""

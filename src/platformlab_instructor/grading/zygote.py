@@ -159,7 +159,7 @@ def serve(descriptor: int, memory: int, boxed: bool, modules: list[str]) -> None
             os._exit(0)
         try:
             connection, _ = server.accept()
-        except socket.timeout:
+        except TimeoutError:
             continue
         with connection:
             connection.settimeout(CLIENT_TIMEOUT)

@@ -19,7 +19,6 @@ from ..lessons import LESSON_NAME
 from ..regions import DELIMITER, SOLUTION, regions
 
 
-
 @dataclass(frozen=True)
 class Cell:
     """A code cell as written in the solution notebook (markers included)."""
