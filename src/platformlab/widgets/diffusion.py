@@ -45,12 +45,6 @@ def peak_month(p: float, q: float) -> float:
     return math.log(q / p) / (p + q) if q > p else 0.0
 
 
-def months_to_reach(path: pd.DataFrame, adopters: float) -> int | None:
-    """The first month whose cumulative adoption reaches ``adopters``, or None if it never does."""
-    reached = path.loc[path["cumulative"] >= adopters, "month"]
-    return int(reached.iloc[0]) if len(reached) else None
-
-
 def strategies(open_bass: dict, closed_bass: dict, open_profit: float, closed_profit: float,
                months: int = 96) -> pd.DataFrame:
     """Month by month: adopters and profit of an open and a closed strategy.

@@ -266,13 +266,12 @@ def _finish(journal: Journal, course: worker.GradingCourse, out: Path, row: Subm
     staging = out / ".work" / "staging" / row.key
     if result.status in report.SCORED:
         _into_gradebook(course, row, result)
-        for folder, name in (("submitted", "submitted.ipynb"), ("autograded", "autograded.ipynb")):
-            target = out / "course" / folder / student / stem / f"{stem}.ipynb"
+        submitted, autograded = (out / "course" / folder / student / stem / f"{stem}.ipynb" for folder in ("submitted", "autograded"))
+        for target in (submitted, autograded):
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(staging / name, target)
-        autograded = out / "course" / "autograded" / student / stem / f"{stem}.ipynb"
-        source = out / "course" / "source" / stem / f"{stem}.ipynb"
-        nbformat.write(rubrics.add(nbformat.read(autograded, as_version=4), source), autograded)
+        shutil.copyfile(staging / "submitted.ipynb", submitted)
+        source = out / "course" / "source" / stem / f"{stem}.ipynb"  # formgrader's copy gets the grader's notes
+        nbformat.write(rubrics.add(nbformat.read(staging / "autograded.ipynb", as_version=4), source), autograded)
         stamp = datetime.fromtimestamp(row.time or 0, UTC).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
         (out / "course" / "submitted" / student / stem / "timestamp.txt").write_text(stamp, encoding="utf-8")
         if (staging / "feedback.html").exists():
