@@ -46,6 +46,24 @@ CHEATS = {
                      "def hhi(*a): return Anything()\ndef per_minute(*a): return Anything()", True),
     "shadow_abs": ("def abs(x):\n    return 0", True),
     "builtins_abs": ("import builtins\nbuiltins.abs = lambda x: 0", True),
+    # written by someone who read guard.py: its check made to find nothing, and the exception handler kept
+    "guard_silenced": ("import json, sys\nip = get_ipython()\nip.set_custom_exc((Exception,), lambda *a, **k: None)\n"
+                       "def _silence():\n    guard = sys.modules.get('_platformlab_guard')\n"
+                       "    if guard:\n        guard.check = lambda nonce, names: json.dumps({'nonce': nonce, 'found': []})\n"
+                       "_silence()\nip.events.register('pre_execute', _silence)", False),
+    # a thread that puts the handler back as fast as anything removes it
+    "rehooking_thread": ("import threading, time\nip = get_ipython()\n"
+                         "def _again():\n    while True:\n        ip.custom_exceptions = (Exception,)\n"
+                         "        ip.CustomTB = lambda *a, **k: None\n        time.sleep(0.001)\n"
+                         "threading.Thread(target=_again, daemon=True).start()", True),
+    # the kernel's side of the answers' wire rewritten: answers of types the grader must refuse, or crafted to crash it
+    "forged_wire": ("import json, sys\nwire = sys.modules['_platformlab_wire']\n"
+                    "_bad = [{'t': 'array', 'dtype': '|O', 'shape': [1], 'b': 'gAJ9cQAu'}, {'t': 'int', 'v': '9' * 100000},\n"
+                    "        {'t': 'frame', 'columns': {'t': 'range', 'start': 0, 'stop': 10**9, 'step': 1}, 'index': {'t': 'range',\n"
+                    "         'start': 0, 'stop': 1, 'step': 1}, 'v': []}, {'t': 'eval', 'v': '__import__(\"os\").system(\"id\")'}]\n"
+                    "_n = [0]\ndef _next():\n    _n[0] += 1\n    return _bad[_n[0] % len(_bad)]\n"
+                    "wire.call = lambda name, payload: json.dumps({'t': 'value', 'v': _next()})\n"
+                    "wire.lookup = lambda names: json.dumps({n: {'t': 'value', 'v': _next()} for n in names})", False),
 }
 #: status spoofs: cells added to the solution (honest: graded, full marks)
 SPOOFS = ["class KernelDied(Exception):\n    pass\nraise KernelDied('the kernel stopped while running this cell')",
@@ -129,19 +147,24 @@ def hostile(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", list(CHEATS))
-def test_a_cheat_gains_nothing_or_is_flagged(hostile, name):
-    """Does each trick in an unlocked cell of a blank notebook score 0 (its honest score), or get flagged?"""
+def test_a_cheat_gains_nothing(hostile, name):
+    """Does each trick in an unlocked cell of a blank notebook score 0, its honest score (the tests run in the
+    grader, not in the kernel the trick changed), graded as usual, and flagged where the grader's check sees it?"""
     row = hostile["rows"][f"cheat-{name.replace('_', '-')}"]
-    assert float(row["score"]) == 0 or row["flags"], row
+    assert (row["status"], float(row["score"])) == ("graded", 0), row
     assert bool(row["flags"]) == CHEATS[name][1], row["flags"]
     review = {r["student_id"] for r in read_csv(hostile["out"] / "review.csv")}
     assert (row["student_id"] in review) == bool(row["flags"])
 
 
-def test_prevented_cheats_score_nothing(hostile):
-    """Are the IPython-machinery tricks and shadowed builtins undone before the tests (score 0, not just flagged)?"""
-    for name in ("custom_exc", "input_transformer", "ast_transformer", "result_hook", "shadow_abs", "builtins_abs"):
-        assert float(hostile["rows"][f"cheat-{name.replace('_', '-')}"]["score"]) == 0, name
+def test_forged_answers_are_refused_with_a_reason(hostile):
+    """Does a rewritten wire (object arrays, a 100,000-digit integer, a table of 10⁹ columns, unknown kinds) fail
+    the tests with the grader's own refusal in the feedback, not crash or slow the grader?"""
+    lesson = hostile["lesson"]
+    autograded = (hostile["out"] / "course" / "autograded" / "cheat-forged-wire" / lesson.stem / f"{lesson.stem}.ipynb")
+    errors = [o for cell in nbformat.read(autograded, as_version=4).cells for o in cell.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert errors and all("grader" in o["evalue"] for o in errors if o["ename"] in ("TypeError", "WireError")), errors[:2]
 
 
 def test_skip_execution_tags_are_removed(hostile):
@@ -160,12 +183,16 @@ def test_statuses_are_not_spoofed(hostile):
 
 
 def test_feedback_shows_no_hidden_test_and_runs_no_student_script(hostile):
-    """Does a solution that prints the running test cell (stdout, repr, HTML, markdown, an error) leak no hidden
-    line into its feedback page, and is its <script> (markdown cell and HTML output) not in the page?"""
+    """Does a solution that prints the running cell (stdout, repr, HTML, markdown, an error) when a test calls it
+    see no hidden line at all (the test's code never reaches the kernel), and is its <script> (markdown cell and
+    HTML output) not in the feedback page?"""
     out, lesson = hostile["out"], hostile["lesson"]
-    autograded = (out / "course" / "autograded" / "leak" / lesson.stem / f"{lesson.stem}.ipynb").read_text(encoding="utf-8")
+    autograded = nbformat.read(out / "course" / "autograded" / "leak" / lesson.stem / f"{lesson.stem}.ipynb", as_version=4)
+    outputs = nbformat.writes(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(outputs=cell.outputs) for cell in autograded.cells if cell.cell_type == "code"]))
     hidden = hidden_lines(lesson.solution)
-    assert any(line in autograded for line in hidden), "the payload should have printed the hidden tests"
+    assert "ValueError" in outputs, "the payload should have run when the test called cagr"
+    assert not [line for line in hidden if line in outputs]
     page = out / "feedback" / "leak" / f"{lesson.stem}.html"
     text, raw = visible_text(page), page.read_text(encoding="utf-8")
     leaked = [line for line in hidden if line in text or line in raw]

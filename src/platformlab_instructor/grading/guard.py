@@ -1,8 +1,8 @@
-"""The grader's check inside a grading kernel: what student code changed in the kernel, put back where safe.
+"""The grader's check inside a grading kernel: what student code changed in the kernel, for the instructor's review.
 
 Not imported by the grader: :class:`.kernels.BoundedExecute` sends this file's text to each
 kernel (silently, before its first cell), where it keeps a copy of the kernel's state
-(:func:`baseline`); before each test cell it calls :func:`check`, through the
+(:func:`baseline`); after the last cell it calls :func:`check`, through the
 ``user_expressions`` of a silent execute request, and reads the answer in the execute reply
 (the shell channel, where a cell's printing cannot reach), tagged with a fresh nonce.
 
@@ -10,13 +10,12 @@ What it finds (each a finding, which the grader turns into a flag for the instru
 IPython event hooks, input or AST transformers and custom exception handlers the notebook
 added; display and exception hooks, methods of IPython's and ipykernel's classes, builtins,
 comparison functions of math, numpy and pandas, and those modules themselves replaced;
-functions named like a builtin that the test uses; objects equal to anything.
-It puts back what it found (unregisters hooks, removes transformers, restores the originals),
-so the test runs on the kernel's own machinery.
+functions named like a builtin that a test uses; objects equal to anything. It also puts
+back what it found.
 
-Limits (README, "Threat model"): it runs in the student's process. Code that has
-read this file can change it, or what it reports, before it runs (e.g. a ``pre_execute``
-hook patching :func:`check`); it stops the known tricks and makes the others deliberate.
+Scores do not depend on it: the tests run in the grader (:mod:`.testcells`), not in this
+kernel. It runs in the student's process, so code that has read this file can silence it
+(README, "Threat model"); it names who tried the known tricks.
 Stdlib only; it defines nothing in the notebook's namespace.
 """
 
@@ -226,7 +225,7 @@ def _comparisons(ip, names, found):
 
 
 def check(nonce, names):
-    """What changed since :func:`baseline`, put back; ``names``: the names the next test cell uses."""
+    """What changed since :func:`baseline`, put back; ``names``: the names the test cells use."""
     from IPython import get_ipython
 
     ip, found = get_ipython(), []

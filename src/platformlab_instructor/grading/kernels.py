@@ -5,7 +5,9 @@
   a box the kernel talks over Unix sockets in its folder (``ipc``), not TCP.
 - :class:`BoundedExecute` is nbgrader's ``Execute`` with that kernel manager, a scratch
   working directory (which holds neither the source notebooks nor the gradebook), a cap
-  on how much output one cell may collect, and an immediate kernel shutdown. When a cell
+  on how much output one cell may collect, and an immediate kernel shutdown. Test cells
+  are not sent to the kernel: :mod:`.testcells` runs them in this process, asking the
+  kernel for the answers (silent requests whose replies come on the shell channel). When a cell
   kills its kernel (a crash, ``os._exit``) or leaves it deaf to interrupts after the time
   limit, that cell gets an error (:data:`KERNEL_DIED`, :data:`KERNEL_STUCK`), a new kernel
   re-runs the cells before it, and the rest of the notebook still runs and scores.
@@ -34,7 +36,9 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
+from . import wire
 from .launcher import note_fallback
+from .testcells import KernelLost, TrustedTests
 
 #: Output a cell may produce before the rest is dropped (characters, all outputs together).
 MAX_CELL_OUTPUT = 200_000
@@ -47,6 +51,11 @@ TROUBLE = ("crashed", "timeout", "memory", "truncated")
 #: Seconds the check of :mod:`.guard` may take before the cell runs without it (and is flagged).
 GUARD_TIMEOUT = 20
 GUARD_SOURCE = (Path(__file__).with_name("guard.py")).read_text(encoding="utf-8")
+WIRE_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
+
+
+class CallTimeout(Exception):
+    """The notebook's code that a test called ran past the time limit (the kernel was interrupted)."""
 
 
 def cell_name(cell) -> str:
@@ -77,15 +86,6 @@ def imports(source: str) -> bool:
     except SyntaxError:
         return False
     return any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in body)
-
-
-def ends_with_expression(source: str) -> bool:
-    """Whether a cell's last statement is an expression: only then can running it give an ``execute_result``."""
-    try:
-        body = ast.parse(source).body
-    except SyntaxError:
-        return False
-    return bool(body) and isinstance(body[-1], ast.Expr)
 
 
 def same_python(executable: str) -> bool:
@@ -155,6 +155,8 @@ class BoundedExecute(Execute):
         self._output_size = {}
         self._notices = {}
         self._guarded = False
+        self.tests = None  # TrustedTests of this run, made at its first test cell
+        self._interrupted = 0  # times a test's call ran past the time limit
         self.observed, self.flags, self.phases = {kind: [] for kind in TROUBLE}, [], {}
         BoundedExecute.latest = self
         return super().preprocess(nb, resources, km=km)
@@ -192,27 +194,32 @@ class BoundedExecute(Execute):
             self.observed[kind].append(cell_name(cell))
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and cell.source.strip():
+        if cell.cell_type == "code" and cell.source.strip() and not self._guarded:
             since = time.monotonic()
-            if not self._guarded:
-                self._guard("baseline", [], cell)
-            if is_test(cell):
-                self._guard("check", names_used(cell.source), cell)
+            self._guard("baseline", [], cell)
             self.timed("guard", since)
         since = time.monotonic()
         try:
-            cell, resources = super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
-            self.saw("crashed", cell)
-            ename, evalue = KERNEL_DIED, "the kernel stopped while running this cell (the code crashed it or ended Python)"
-        except CellTimeoutError:  # raised when the kernel is still busy after the interrupt at the time limit
+            if is_test(cell):
+                self._run_test(cell)
+            else:
+                cell, resources = super().preprocess_cell(cell, resources, index)
+        except (DeadKernelError, KernelLost) as error:
+            lost = error.cause if isinstance(error, KernelLost) else error
+            if isinstance(lost, CellTimeoutError):  # still busy after the interrupt at the time limit
+                self.saw("timeout", cell)
+                ename, evalue = KERNEL_STUCK, "the cell ran past the time limit and the kernel did not stop when interrupted"
+            else:
+                self.saw("crashed", cell)
+                ename, evalue = KERNEL_DIED, "the kernel stopped while running this cell (the code crashed it or ended Python)"
+        except CellTimeoutError:
             self.saw("timeout", cell)
             ename, evalue = KERNEL_STUCK, "the cell ran past the time limit and the kernel did not stop when interrupted"
         else:
             if cell.cell_type == "code":
                 self.timed("imports" if imports(cell.source) else "tests" if is_test(cell) else "cells", since)
-            if is_test(cell):
-                self._drop_forged_results(cell)
+            if index == len(self.nb.cells) - 1 and self._guarded:
+                self._final_check()
             return cell, resources
         cell.outputs.append(from_dict({"output_type": "error", "ename": ename, "traceback": [f"{ename}: {evalue}"],
                                        "evalue": evalue + "; the grader started a new kernel and ran the cells "
@@ -235,11 +242,63 @@ class BoundedExecute(Execute):
         await self._async_guard("baseline", [], self.nb.cells[index])
         skip = {self.error_on_timeout["ename"], KERNEL_DIED, KERNEL_STUCK}
         for earlier in self.nb.cells[:index]:
-            if earlier.cell_type != "code" or not earlier.source.strip():
+            if earlier.cell_type != "code" or not earlier.source.strip() or is_test(earlier):
                 continue
             if any(o.get("ename") in skip for o in earlier.get("outputs", [])):
                 continue
             await self.async_wait_for_reply(self.kc.execute(earlier.source, silent=True, store_history=False), earlier)
+
+    def _run_test(self, cell) -> None:
+        """Run test ``cell`` in the grader (:mod:`.testcells`) on the kernel's answers; its outputs as the kernel's."""
+        if self.tests is None:
+            self.tests = TrustedTests(self._ask, self.max_cell_output)
+        cell.outputs, cell.execution_count = [], None
+        deadline = time.monotonic() + (self.timeout if self.timeout and self.timeout > 0 else 10**9)
+        raised, interrupted = len(self.tests.raised), self._interrupted
+        cell.outputs = self.tests.run(cell.source, deadline)
+        if "MemoryError" in self.tests.raised[raised:] and getattr(self.km, "memory_limit", 0):
+            self.saw("memory", cell)  # (the kernel's own word, as in on_cell_executed)
+        if self._interrupted > interrupted:
+            self.saw("timeout", cell)
+
+    def _ask(self, expression: str, deadline: float) -> str:
+        return run_sync(self._async_ask)(expression, deadline)
+
+    async def _async_ask(self, expression: str, deadline: float) -> str:
+        """The string value of ``expression`` evaluated silently in the kernel (:mod:`.wire`'s functions).
+
+        Past ``deadline`` the kernel is interrupted: if it then answers, the test gets a
+        :class:`CallTimeout` error; if it does not, or it died, :class:`.testcells.KernelLost`.
+        """
+        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"r": expression})
+        try:
+            reply = await self._reply(msg_id, deadline)
+        except TimeoutError:
+            if not await self.km.is_alive():
+                raise KernelLost(DeadKernelError("the kernel died")) from None
+            await self.km.interrupt_kernel()
+            self._interrupted += 1
+            try:
+                await self._reply(msg_id, time.monotonic() + 5)
+            except TimeoutError:
+                raise KernelLost(CellTimeoutError("the kernel did not stop when interrupted")) from None
+            raise CallTimeout("the notebook's code ran past the time limit while the test called it") from None
+        value = reply["content"].get("user_expressions", {}).get("r", {})
+        if value.get("status") != "ok":
+            self.flags.append("the kernel's answers to the grader were broken")
+            raise ValueError("the notebook's kernel could not answer the test "
+                             f"({value.get('ename', reply['content'].get('status'))})")
+        text = ast.literal_eval(value["data"]["text/plain"])
+        if not isinstance(text, str):
+            raise ValueError("the notebook's kernel gave the test a malformed answer")
+        return text
+
+    def _final_check(self) -> None:
+        """After the last cell: what the notebook changed in the kernel, as flags (scores do not depend on it)."""
+        since = time.monotonic()
+        names = sorted({name for cell in self.nb.cells if is_test(cell) for name in names_used(cell.source)})
+        self._guard("check", names, self.nb.cells[-1])
+        self.timed("guard", since)
 
     def _guard(self, call: str, names: list[str], cell) -> None:
         run_sync(self._async_guard)(call, names, cell)
@@ -251,17 +310,19 @@ class BoundedExecute(Execute):
         with a nonce; no answer, or a wrong one, is itself a flag.
         """
         nonce = secrets.token_hex(8)
-        if call == "baseline":
+        if call == "baseline":  # the wire's functions, for the tests' questions, and the guard's baseline
             self._guarded = False
-            code, arguments = f"__import__('builtins').exec({GUARD_SOURCE!r}, {{'__name__': '_platformlab_guard'}})", repr(nonce)
+            code = (f"__import__('builtins').exec({WIRE_SOURCE!r}, {{'__name__': {wire.NAME!r}}})\n"
+                    f"__import__('builtins').exec({GUARD_SOURCE!r}, {{'__name__': '_platformlab_guard'}})")
+            arguments = repr(nonce)
         else:
             code, arguments = "pass", f"{nonce!r}, {names!r}"
         expression = f"__import__('sys').modules['_platformlab_guard'].{call}({arguments})"
         msg_id = self.kc.execute(code, silent=True, store_history=False, user_expressions={"r": expression})
         where = cell_name(cell)
         try:
-            found = json.loads(ast.literal_eval(
-                (await self._reply(msg_id))["content"]["user_expressions"]["r"]["data"]["text/plain"]))
+            reply = await self._reply(msg_id, time.monotonic() + GUARD_TIMEOUT)
+            found = json.loads(ast.literal_eval(reply["content"]["user_expressions"]["r"]["data"]["text/plain"]))
             if found.get("nonce") != nonce:
                 raise ValueError("wrong nonce")
         except Exception as error:  # no answer, an error, a forged one: the kernel's machinery is not its own
@@ -271,30 +332,19 @@ class BoundedExecute(Execute):
             self._guarded = True
         self.flags.extend(f"{where}: {finding}" for finding in found.get("found", []))
 
-    async def _reply(self, msg_id: str) -> dict:
-        """The shell reply to ``msg_id`` within :data:`GUARD_TIMEOUT` seconds (TimeoutError otherwise)."""
-        import time
-
-        deadline = time.monotonic() + GUARD_TIMEOUT
+    async def _reply(self, msg_id: str, deadline: float) -> dict:
+        """The shell reply to ``msg_id`` by ``deadline`` (``time.monotonic()``; TimeoutError otherwise)."""
         while True:
             try:
-                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=max(0.1, deadline - time.monotonic())))
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=min(1.0, max(0.1, deadline - time.monotonic()))))
             except Empty:
-                raise TimeoutError from None
+                if time.monotonic() > deadline or not await self.km.is_alive():
+                    raise TimeoutError from None
+                continue
             if msg["parent_header"].get("msg_id") == msg_id:
                 return msg
             if time.monotonic() > deadline:
                 raise TimeoutError
-
-    def _drop_forged_results(self, cell) -> None:
-        """Remove a test cell's ``execute_result`` when the test cannot have produced it: the cell
-        failed (its last line never ran) or does not end with an expression. nbgrader would read
-        it as the cell's score (a hook or thread of the notebook can send one)."""
-        results = [o for o in cell.outputs if o.output_type == "execute_result"]
-        failed = any(o.output_type == "error" for o in cell.outputs)
-        if results and (failed or not ends_with_expression(cell.source)):
-            cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]
-            self.flags.append(f"{cell_name(cell)}: a result the test's code did not produce was removed")
 
     async def _async_handle_timeout(self, timeout, cell=None):
         if cell is not None:  # nbclient's own time limit: the one way a cell times out
