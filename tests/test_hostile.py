@@ -87,6 +87,13 @@ def cagr(*args):
     raise ValueError(_leak())
 """
 SCRIPT = "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"
+#: answers that misbehave only when a test calls them: (answer cell, code after it, status, the test that loses its points)
+CALLED = {
+    "slow": ("ex_cagr", "def cagr(*args):\n    while True:\n        pass", "timeout", "test_cagr"),
+    "deaf": ("ex_cagr", "def cagr(*args):\n    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                        "    while True:\n        pass", "timeout", "test_cagr"),
+    "crash": ("ex_take_rate", "def take_rate(*args):\n    import os\n    os._exit(1)", "crashed", "test_take_rate"),
+}
 
 
 def with_code(notebook, code: str) -> nbformat.NotebookNode:
@@ -103,6 +110,15 @@ def tagged_skip(lesson) -> nbformat.NotebookNode:
     for cell in notebook.cells:
         if cr.meta(cell).get("grade") and cell.cell_type == "code":
             cell.metadata["tags"] = ["skip-execution"]
+    return notebook
+
+
+def answer_with(lesson, cell_id: str, code: str) -> nbformat.NotebookNode:
+    """The solution with ``code`` added to the end of answer cell ``cell_id``."""
+    notebook = copy.deepcopy(lesson.solution)
+    for cell in notebook.cells:
+        if cr.grade_id(cell) == cell_id:
+            cell.source += "\n" + code
     return notebook
 
 
@@ -127,6 +143,8 @@ def hostile(tmp_path_factory):
         (cr.canvas_name("skiptags", 350, lesson.stem), cr.dumps(tagged_skip(lesson))),
         (cr.canvas_name("spoof", 351, lesson.stem), cr.dumps(spoofed)),
         (cr.canvas_name("leak", 352, lesson.stem), cr.dumps(leaking(lesson))),
+        *[(cr.canvas_name(f"called-{name}", 360 + n, lesson.stem), cr.dumps(answer_with(lesson, cell_id, code)))
+          for n, (name, (cell_id, code, _, _)) in enumerate(CALLED.items())],
         (cr.canvas_name("nested", 353, lesson.stem), b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
         (cr.canvas_name("bigint", 354, lesson.stem), b'{"cells": [], "n": ' + b"9" * 5000 + b"}"),
         (cr.canvas_name("nameless", 355, "homework"), b"[" * 100_000),
@@ -172,6 +190,16 @@ def test_skip_execution_tags_are_removed(hostile):
     row = hostile["rows"]["skiptags"]
     assert (row["status"], float(row["score"])) == ("graded", 0)
     assert "execution tags removed" in row["message"]
+
+
+@pytest.mark.parametrize("name", list(CALLED))
+def test_an_answer_that_hangs_or_crashes_when_a_test_calls_it_loses_only_that_test(hostile, name):
+    """Does a solution whose function loops (interruptible or deaf) or ends Python when a test calls it get the
+    grader's status and lose that test's points only (a new kernel runs the rest, which still scores)?"""
+    _, _, status, test = CALLED[name]
+    row, lesson = hostile["rows"][f"called-{name}"], hostile["lesson"]
+    assert row["status"] == status, row
+    assert float(row["score"]) == lesson.auto_points - lesson.points(test), row
 
 
 def test_statuses_are_not_spoofed(hostile):
