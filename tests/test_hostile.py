@@ -248,3 +248,34 @@ def test_honest_notebooks_are_never_flagged(hostile):
     assert float(honest["honest-untouched"]["score"]) == 0
     assert all(row["status"] == "graded" for row in honest.values())
     assert not re.search(r"honest", (hostile["out"] / "review.csv").read_text(encoding="utf-8"))
+
+
+#: unboxed, a kernel can find its grading process (an ancestor) and kill it
+KILL_WORKER = """import os, signal
+_pid = os.getpid()
+while _pid > 1:
+    with open(f"/proc/{_pid}/stat") as _f:
+        _parent = int(_f.read().rsplit(")", 1)[1].split()[1])
+    with open(f"/proc/{_parent}/cmdline", "rb") as _f:
+        if b"multiprocessing" in _f.read():
+            os.kill(_parent, signal.SIGKILL)
+            break
+    _pid = _parent
+"""
+
+
+def test_a_killed_grading_process_charges_only_the_killer(tmp_path):
+    """Without boxes, a notebook that kills the process grading it: is it alone reported (``error``, after a
+    second try on its own), while the classmates graded beside it keep their honest scores?"""
+    lesson = next(lesson for lesson in cr.available() if lesson.stem.startswith("01"))
+    members = [(cr.canvas_name("killer", 500, lesson.stem), cr.dumps(with_code(lesson.student, KILL_WORKER))),
+               (cr.canvas_name("classmate-solution", 501, lesson.stem), cr.dumps(lesson.solution)),
+               (cr.canvas_name("classmate-untouched", 502, lesson.stem), cr.dumps(lesson.student))]
+    out = tmp_path / "out"
+    result = run_grade(cr.write_zip(tmp_path / "class.zip", members), "--out", out, "--jobs", 2, "--isolation", "none")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {r["student_id"]: r for r in read_csv(out / "grades.csv")}
+    assert (rows["killer"]["status"], rows["killer"]["message"]) == (
+        "error", "the grading process crashed twice while grading this submission"), rows["killer"]
+    assert (rows["classmate-solution"]["status"], float(rows["classmate-solution"]["score"])) == ("graded", lesson.auto_points)
+    assert (rows["classmate-untouched"]["status"], float(rows["classmate-untouched"]["score"])) == ("graded", 0)
