@@ -90,8 +90,17 @@ def free_port() -> int:
 
 def start_server(root: Path) -> tuple[subprocess.Popen, str]:
     port, token = free_port(), "benchmark"
-    args = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
+    args = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--allow-root")
     server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -110,8 +119,9 @@ def start_server(root: Path) -> tuple[subprocess.Popen, str]:
 def run_lesson(lesson: lessons.Lesson, sampler: Sampler):
     """Run a lesson's solution in a new kernel, cell by cell; return the kernel (still running) and any errors.
     The kernel starts in lessons/, where JupyterLab starts a student's."""
-    manager, client = start_new_kernel(kernel_name="python3", cwd=str(lessons.root() / "lessons"),
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manager, client = start_new_kernel(
+        kernel_name="python3", cwd=str(lessons.root() / "lessons"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     sampler.watch(lesson.stem, manager.provisioner.process.pid)
     errors = []
     notebook = nbformat.read(lesson.solution, as_version=4)

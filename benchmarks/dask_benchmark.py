@@ -32,14 +32,33 @@ from platformlab_instructor.course import tool_environment  # noqa: E402
 def grade(work: Path, submissions, timeout: int, *where: str) -> tuple[float, dict]:
     """Wall time of one `platformlab grade` of the class, and its score per student, lesson and graded cell."""
     work.mkdir()
-    archive = cr.write_zip(work / "class.zip", [(cr.canvas_name(s, 1000 + i, stem), data)
-                                                for i, (s, stem, data) in enumerate(submissions)])
+    archive = cr.write_zip(
+        work / "class.zip", [(cr.canvas_name(s, 1000 + i, stem), data) for i, (s, stem, data) in enumerate(submissions)]
+    )
     start = time.monotonic()
-    subprocess.run([sys.executable, "-m", "platformlab_instructor", "grade", str(archive), "--out", str(work / "grades"),
-                    "--timeout", str(timeout), *where], env=tool_environment(), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "platformlab_instructor",
+            "grade",
+            str(archive),
+            "--out",
+            str(work / "grades"),
+            "--timeout",
+            str(timeout),
+            *where,
+        ],
+        env=tool_environment(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     elapsed = time.monotonic() - start
-    cells = {(r["student_id"], r["lesson"], r["grade_id"]): float(r["score"] or 0)
-             for r in cr.read_csv(work / "grades" / "items.csv") if r["kind"] == "auto"}
+    cells = {
+        (r["student_id"], r["lesson"], r["grade_id"]): float(r["score"] or 0)
+        for r in cr.read_csv(work / "grades" / "items.csv")
+        if r["kind"] == "auto"
+    }
     statuses = Counter(row["status"] for row in cr.read_csv(work / "grades" / "grades.csv"))
     print("  statuses: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))
     return elapsed, cells
@@ -55,21 +74,28 @@ def main() -> int:
     submissions = build_class(args.n)
     work = Path(tempfile.mkdtemp(prefix="dask-benchmark-"))
     try:
-        print(f"class: {len(submissions)} submissions of {len({s[1] for s in submissions})} lessons; "
-              f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(
+            f"class: {len(submissions)} submissions of {len({s[1] for s in submissions})} lessons; "
+            f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
         pool, pool_cells = grade(work / "pool", submissions, args.timeout, "--jobs", "2")
         print(f"local pool (--jobs 2):             {pool:7.1f} s", flush=True)
         start = time.monotonic()
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None) as cluster, Client(cluster):
+        with (
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster,
+            Client(cluster),
+        ):
             started = time.monotonic() - start
             print(f"LocalCluster of 2 workers started in {started:.1f} s (not in the time below)", flush=True)
             dask, dask_cells = grade(work / "dask", submissions, args.timeout, "--scheduler", cluster.scheduler_address)
         print(f"Dask cluster (--scheduler):        {dask:7.1f} s", flush=True)
         same = pool_cells == dask_cells
         print(f"same scores in every graded cell: {'yes' if same else 'NO'} ({len(pool_cells)} cells compared)")
-        print(f"ratio cluster / pool: {dask / pool:.3f} ({(dask / pool - 1) * 100:+.1f}%; target at most +15%); "
-              f"with the cluster's start: {(dask + started) / pool:.3f}; load average now {os.getloadavg()[0]:.1f}")
+        print(
+            f"ratio cluster / pool: {dask / pool:.3f} ({(dask / pool - 1) * 100:+.1f}%; target at most +15%); "
+            f"with the cluster's start: {(dask + started) / pool:.3f}; load average now {os.getloadavg()[0]:.1f}"
+        )
         return 0 if same else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)

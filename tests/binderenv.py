@@ -39,15 +39,25 @@ class BinderEnv:
     def environ(self) -> dict[str, str]:
         """The environment a student's server and kernels run in: this venv first on PATH,
         nothing of the instructor's checkout (no PYTHONPATH) or of the developer's Jupyter set-up."""
-        env = {key: value for key, value in os.environ.items()
-               if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "MPLBACKEND") and not key.startswith(("JUPYTER_", "IPYTHON"))}
-        env.update(PATH=f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}", VIRTUAL_ENV=str(self.venv),
-                   HOME=str(self.home), PIP_CACHE_DIR=_pip_cache())
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "MPLBACKEND")
+            and not key.startswith(("JUPYTER_", "IPYTHON"))
+        }
+        env.update(
+            PATH=f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}",
+            VIRTUAL_ENV=str(self.venv),
+            HOME=str(self.home),
+            PIP_CACHE_DIR=_pip_cache(),
+        )
         return env
 
     def run(self, *args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
         """Run a command in the environment; raise with its output if it fails."""
-        done = subprocess.run(list(args), cwd=cwd or self.copy, env=self.environ(), capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            list(args), cwd=cwd or self.copy, env=self.environ(), capture_output=True, text=True, timeout=timeout
+        )
         if done.returncode:
             raise AssertionError(f"{' '.join(args)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
         return done

@@ -24,7 +24,9 @@ def with_answer(solution: Path, answer: Answer, target: Path) -> Path:
     notebook = nbformat.read(solution, as_version=4)
     cells = [cell for cell in notebook.cells if grade_id(cell) == answer.cell]
     if len(cells) != 1:
-        raise LookupError(f"{answer.lesson}: answer fixture {answer.student} names cell {answer.cell!r}, found {len(cells)} such cells")
+        raise LookupError(
+            f"{answer.lesson}: answer fixture {answer.student} names cell {answer.cell!r}, found {len(cells)} such cells"
+        )
     cells[0].source = answer.source
     nbformat.write(notebook, target)
     return target

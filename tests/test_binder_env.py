@@ -109,21 +109,30 @@ def test_binder_installs_exactly_the_pins(binder_env):
     and does the package need every pinned distribution (a lean environment for mybinder.org)?"""
     binder_env.run("python", "-m", "pip", "check")
     frozen = {}
-    for line in binder_env.run("python", "-m", "pip", "freeze", "--all", "--exclude", "platformlab", "--exclude", "pip").stdout.splitlines():
+    for line in binder_env.run(
+        "python", "-m", "pip", "freeze", "--all", "--exclude", "platformlab", "--exclude", "pip"
+    ).stdout.splitlines():
         name, _, version = line.partition("==")
         frozen[canonicalize_name(name)] = version
     assert frozen == pins(binder_env.copy / "binder" / "requirements.txt")
     needed = set(json.loads(binder_env.run("python", "-c", CLOSURE).stdout))
-    assert needed == set(frozen), (f"pinned but not needed: {sorted(set(frozen) - needed)}; "
-                                   f"needed but not pinned: {sorted(needed - set(frozen))}")
+    assert needed == set(frozen), (
+        f"pinned but not needed: {sorted(set(frozen) - needed)}; needed but not pinned: {sorted(needed - set(frozen))}"
+    )
 
 
 def test_postbuild_installs_the_package_from_the_copy(binder_env):
     """Does the student's kernel import platformlab, and find its data, from the published copy, with no
     instructor tools installed?"""
-    where = json.loads(binder_env.run("python", "-c", "import json, importlib.util, platformlab, platformlab.data as d; "
-                                      "print(json.dumps([platformlab.__file__, str(d.folder()), "
-                                      "importlib.util.find_spec('platformlab_instructor') is None]))").stdout)
+    where = json.loads(
+        binder_env.run(
+            "python",
+            "-c",
+            "import json, importlib.util, platformlab, platformlab.data as d; "
+            "print(json.dumps([platformlab.__file__, str(d.folder()), "
+            "importlib.util.find_spec('platformlab_instructor') is None]))",
+        ).stdout
+    )
     copy = binder_env.copy.resolve()
     assert where == [str(copy / "src" / "platformlab" / "__init__.py"), str(copy / "data"), True]
 
@@ -143,7 +152,9 @@ def test_students_get_validate_and_widgets_but_no_instructor_tools(binder_env):
     text = labs.stdout + labs.stderr
     disabled_section = text.split("Disabled extensions:", 1)[1] if "Disabled extensions:" in text else ""
     disabled = set(re.findall(r"^\s+(@\S+)\s*$", disabled_section, flags=re.M))
-    instructor = {f"@jupyter/nbgrader:{name}" for name in ("formgrader", "create-assignment", "course-list", "assignment-list", "menu")}
+    instructor = {
+        f"@jupyter/nbgrader:{name}" for name in ("formgrader", "create-assignment", "course-list", "assignment-list", "menu")
+    }
     assert instructor <= disabled, f"still on for students: {sorted(instructor - disabled)}"
     assert "@jupyter/nbgrader:validate-assignment" not in disabled
     packages = _extension_states(text)
@@ -154,8 +165,9 @@ def test_students_get_validate_and_widgets_but_no_instructor_tools(binder_env):
     servers = binder_env.run("jupyter", "server", "extension", "list")
     states = _extension_states(servers.stdout + servers.stderr)
     nbgrader = "nbgrader.server_extensions."
-    assert {name: states.get(nbgrader + name) for name in ("formgrader", "assignment_list", "course_list", "validate_assignment")} == {
-        "formgrader": False, "assignment_list": False, "course_list": False, "validate_assignment": True}
+    assert {
+        name: states.get(nbgrader + name) for name in ("formgrader", "assignment_list", "course_list", "validate_assignment")
+    } == {"formgrader": False, "assignment_list": False, "course_list": False, "validate_assignment": True}
     assert states.get("jupyterlab") is True
 
 
@@ -167,13 +179,25 @@ def test_solution_runs_in_binder_env(stem, binder_env, tmp_path):
     notebook.cells.append(nbformat.v4.new_code_cell(probe))
     source = tmp_path / f"{stem}.ipynb"
     nbformat.write(notebook, source)
-    binder_env.run("jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=300",
-                   "--output", "executed.ipynb", str(source), cwd=tmp_path)
+    binder_env.run(
+        "jupyter",
+        "nbconvert",
+        "--to",
+        "notebook",
+        "--execute",
+        "--ExecutePreprocessor.timeout=300",
+        "--output",
+        "executed.ipynb",
+        str(source),
+        cwd=tmp_path,
+    )
     executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
-    problems = [f"cell {number}: {output.get('ename') or output.get('text', '')[:300]}"
-                for number, cell in enumerate(executed.cells)
-                for output in cell.get("outputs", [])
-                if output.output_type == "error" or (output.output_type == "stream" and output.name == "stderr")]
+    problems = [
+        f"cell {number}: {output.get('ename') or output.get('text', '')[:300]}"
+        for number, cell in enumerate(executed.cells)
+        for output in cell.get("outputs", [])
+        if output.output_type == "error" or (output.output_type == "stream" and output.name == "stderr")
+    ]
     assert not problems, f"{stem} on Binder's environment:\n" + "\n".join(problems)
     module, python = executed.cells[-1].outputs[0].text.split()
     assert module.startswith(str(binder_env.copy.resolve() / "src")) and python.startswith(str(binder_env.venv)), (module, python)

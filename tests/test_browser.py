@@ -38,8 +38,16 @@ ARTIFACTS = lessons.root() / "test-artifacts" / "browser"
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags chromium keeps trying to reach Google's hosts,
 # which this machine's closed network refuses.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LESSON = lessons.find()[0]
 WAIT_MS = 120_000
 
@@ -69,8 +77,16 @@ def server(binder_env, tmp_path_factory):
     """JupyterLab serving the published copy on a free local port, as Binder serves it."""
     port, token = free_port(), secrets.token_hex(16)
     log_path = tmp_path_factory.mktemp("jupyterlab") / "server.log"
-    args = ["jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={binder_env.copy}"]
+    args = [
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={binder_env.copy}",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--allow-root")
     with open(log_path, "w") as log:
@@ -199,7 +215,9 @@ def test_only_unanswered_exercises_fail(ran, notebook):
     unanswered = _names_students_define(LESSON.stem)
     problems = []
     for index in range(len(notebook.cells)):
-        for text in ran.locator(CELLS).nth(index).locator("[data-mime-type='application/vnd.jupyter.stderr']").all_text_contents():
+        for text in (
+            ran.locator(CELLS).nth(index).locator("[data-mime-type='application/vnd.jupyter.stderr']").all_text_contents()
+        ):
             last = text.strip().splitlines()[-1] if text.strip() else ""
             name = re.fullmatch(r"NameError: name '(\w+)' is not defined", last)
             if "Traceback" not in text and "Error" not in last:
@@ -211,7 +229,9 @@ def test_only_unanswered_exercises_fail(ran, notebook):
 
 def test_excerpts_render_as_attributed_quotations(ran, notebook, binder_env):
     """Does each excerpt show as a quotation, word for word, with its author, title, publisher and date?"""
-    catalogue = {entry["id"]: entry for entry in yaml.safe_load((binder_env.copy / "data" / "excerpts.yaml").read_text(encoding="utf-8"))}
+    catalogue = {
+        entry["id"]: entry for entry in yaml.safe_load((binder_env.copy / "data" / "excerpts.yaml").read_text(encoding="utf-8"))
+    }
     shown = [(i, m[1]) for i, cell in enumerate(notebook.cells) if (m := re.search(r'excerpts\.show\("([^"]+)"\)', cell.source))]
     assert shown, "lesson 01 shows no excerpt"
     for index, excerpt_id in shown:
@@ -266,16 +286,20 @@ def test_widget_responds_to_its_slider(ran, notebook):
 
 
 def _visible_messages(source: str) -> list[str]:
-    return [node.msg.value for node in ast.walk(ast.parse(source))
-            if isinstance(node, ast.Assert) and isinstance(node.msg, ast.Constant) and isinstance(node.msg.value, str)]
+    return [
+        node.msg.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Assert) and isinstance(node.msg, ast.Constant) and isinstance(node.msg.value, str)
+    ]
 
 
 def test_unanswered_exercise_says_so(ran, notebook):
     """Does the first exercise's visible test tell the student the exercise is not answered yet,
     pointing at the stub to replace?"""
     ids = grade_ids(notebook)
-    test_index = next(i for i, cell in enumerate(notebook.cells) if cell.metadata.get("nbgrader", {}).get("grade")
-                      and cell.cell_type == "code")
+    test_index = next(
+        i for i, cell in enumerate(notebook.cells) if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"
+    )
     text = outputs_text(ran, test_index)
     assert "NotImplementedError" in text and "YOUR CODE HERE" in text, f"{ids[test_index]}: {text[-500:]}"
     ran.locator(CELLS).nth(test_index).scroll_into_view_if_needed()
@@ -288,7 +312,9 @@ def test_validate_lists_the_failing_tests(ran, notebook):
     dialog = ran.locator(".jp-Dialog")
     expect(dialog).to_be_visible(timeout=WAIT_MS)
     expect(dialog).to_contain_text("failed", timeout=WAIT_MS)
-    first_test = next(cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code")
+    first_test = next(
+        cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"
+    )
     assert first_test.source.splitlines()[0] in dialog.inner_text()
     shot(ran, "08-validate")
     dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
@@ -325,8 +351,11 @@ def test_download_gives_the_notebook_to_submit(ran, notebook, tmp_path):
     """A student writes a written answer, saves, and downloads: is the file the lesson under its own name,
     with their answer in it and every graded cell the grader looks for?"""
     ids = grade_ids(notebook)
-    written = next(i for i, cell in enumerate(notebook.cells)
-                   if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"))
+    written = next(
+        i
+        for i, cell in enumerate(notebook.cells)
+        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution")
+    )
     cell = ran.locator(CELLS).nth(written)
     cell.scroll_into_view_if_needed()
     cell.dblclick()

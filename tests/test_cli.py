@@ -54,8 +54,9 @@ def get(url: str) -> tuple[int, bytes]:
 
 
 def _platformlab(*args, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "platformlab_instructor", *map(str, args)], capture_output=True,
-                          text=True, timeout=120, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "platformlab_instructor", *map(str, args)], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
 
 
 def test_version_is_the_packages():

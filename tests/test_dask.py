@@ -44,8 +44,12 @@ def klass(lesson, tmp_path_factory):
 @pytest.fixture(scope="module")
 def cluster():
     """A real Dask cluster: a scheduler and two worker processes of one thread, on the loopback."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as local, distributed.Client(local) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as local,
+        distributed.Client(local) as client,
+    ):
         yield local.scheduler_address, client
 
 
@@ -78,9 +82,13 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(klass, cluster, tm
     address, client = cluster
     out = tmp_path / "out"
     journal = out / ".work" / "journal.jsonl"
-    process = subprocess.Popen([sys.executable, "-m", "platformlab_instructor", "grade", str(archive), "--out", str(out),
-                                "--scheduler", address], env=tool_environment(), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "platformlab_instructor", "grade", str(archive), "--out", str(out), "--scheduler", address],
+        env=tool_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         victim = None
         while victim is None:
@@ -116,9 +124,11 @@ def test_an_unreachable_scheduler_is_an_error_before_anything_is_written(klass, 
 def test_without_dask_the_error_names_the_extra(klass, tmp_path):
     """Where dask is not installed (here: made unimportable), does --cluster say what to install?"""
     archive, _ = klass
-    code = ("import sys; sys.modules['distributed'] = None\n"
-            "from platformlab_instructor.cli import main\n"
-            f"sys.exit(main(['grade', {str(archive)!r}, '--out', {str(tmp_path / 'out')!r}, '--cluster', 'local']))")
+    code = (
+        "import sys; sys.modules['distributed'] = None\n"
+        "from platformlab_instructor.cli import main\n"
+        f"sys.exit(main(['grade', {str(archive)!r}, '--out', {str(tmp_path / 'out')!r}, '--cluster', 'local']))"
+    )
     result = subprocess.run([sys.executable, "-c", code], env=tool_environment(), capture_output=True, text=True)
     assert result.returncode == 1
     assert "pip install 'platformlab[dask]'" in result.stderr and "Traceback" not in result.stderr

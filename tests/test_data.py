@@ -49,7 +49,9 @@ def test_simulated_data_says_so_and_regenerates_byte_for_byte(name):
     assert entry["title"].startswith("SIMULATED"), f"{name}: title must start with SIMULATED"
     assert "simulated" in entry["description"].lower()
     assert entry["simulated"]["generator"] == f"platformlab.simulate.{name}"
-    assert simulate.render(name) == (data_folder() / entry["path"]).read_bytes(), f"run `platformlab simulate {name}`: data/{entry['path']} differs from its generator"
+    assert simulate.render(name) == (data_folder() / entry["path"]).read_bytes(), (
+        f"run `platformlab simulate {name}`: data/{entry['path']} differs from its generator"
+    )
 
 
 def test_every_generator_has_a_described_data_set():

@@ -59,12 +59,16 @@ def test_excerpt_attribution_matches_sources(excerpt_id):
     excerpt = excerpts.get(excerpt_id)
     row = sources_table()[excerpt.seed]
     for name in ("author", "title", "publisher", "date", "url"):
-        assert getattr(excerpt, name) == row[name], f"{excerpt_id}: {name} is {getattr(excerpt, name)!r}, SOURCES.md says {row[name]!r}"
+        assert getattr(excerpt, name) == row[name], (
+            f"{excerpt_id}: {name} is {getattr(excerpt, name)!r}, SOURCES.md says {row[name]!r}"
+        )
 
 
 def test_every_shown_id_exists():
     """Does every excerpts.show(id) in a lesson name an excerpt in the catalogue?"""
-    unknown = {stem: sorted(ids - set(catalogue_ids())) for stem, ids in ids_used_by_notebooks().items() if ids - set(catalogue_ids())}
+    unknown = {
+        stem: sorted(ids - set(catalogue_ids())) for stem, ids in ids_used_by_notebooks().items() if ids - set(catalogue_ids())
+    }
     assert not unknown, f"unknown excerpt ids: {unknown}"
 
 

@@ -121,8 +121,14 @@ def test_hidden_lines_printed_anywhere_are_removed():
     leak = "assert share(3, 4) == 0.75"
     outputs = [
         new_output("stream", name="stdout", text=f"before\n{leak}\n{TEST_CELL!r}\nafter"),
-        new_output("display_data", data={"text/html": f"<pre>{leak.replace('==', '&#61;&#61;')}</pre>",
-                                         "text/plain": f"x\n{leak}", "application/json": {"a": leak}}),
+        new_output(
+            "display_data",
+            data={
+                "text/html": f"<pre>{leak.replace('==', '&#61;&#61;')}</pre>",
+                "text/plain": f"x\n{leak}",
+                "application/json": {"a": leak},
+            },
+        ),
         new_output("error", ename="ValueError", evalue=leak, traceback=[f"ValueError: {leak}"]),
     ]
     notebook = nbformat.v4.new_notebook(cells=[grade_cell(TEST_CELL), new_code_cell("print(In[-1])", outputs=outputs)])
@@ -139,11 +145,18 @@ def test_student_html_is_sanitised():
 
     attack = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"><a href="javascript:go()">l</a>'
     table = '<table class="dataframe"><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table>'
-    notebook = nbformat.v4.new_notebook(cells=[
-        new_markdown_cell(f"# Title\n\n{attack}"),
-        new_code_cell("x", outputs=[new_output("display_data", data={"text/html": attack + table}),
-                                    new_output("display_data", data={"application/javascript": "window.pwned = 3"})]),
-    ])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            new_markdown_cell(f"# Title\n\n{attack}"),
+            new_code_cell(
+                "x",
+                outputs=[
+                    new_output("display_data", data={"text/html": attack + table}),
+                    new_output("display_data", data={"application/javascript": "window.pwned = 3"}),
+                ],
+            ),
+        ]
+    )
     page, _ = exporter_class()().from_notebook_node(notebook)
     assert "window.pwned" not in page and "onerror" not in page and "javascript:" not in page
     assert "<th>a</th>" in page and "<h1" in page

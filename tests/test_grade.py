@@ -87,8 +87,17 @@ def canvas(tmp_path_factory, lessons_on_disk):
     # the time limit stops the endless loops soon, yet leaves the slowest honest cell (a bootstrap,
     # about 2 s alone) room on a loaded 2-core machine
     result = run_grade(archive, "--out", out, "--jobs", 2, "--timeout", 15, cwd=root)
-    return {"result": result, "out": out, "root": root, "members": [m[0] for m in members], "lessons": lessons_on_disk,
-            "first": first, "wrong_fails": wrong_fails, "deleted": deleted_id, "edited": edited_id}
+    return {
+        "result": result,
+        "out": out,
+        "root": root,
+        "members": [m[0] for m in members],
+        "lessons": lessons_on_disk,
+        "first": first,
+        "wrong_fails": wrong_fails,
+        "deleted": deleted_id,
+        "edited": edited_id,
+    }
 
 
 def rows_of(canvas) -> dict[tuple, dict]:
@@ -126,7 +135,11 @@ def test_solutions_full_marks_untouched_zero(canvas):
     rows = rows_of(canvas)
     for lesson in canvas["lessons"]:
         solution, untouched = rows[("alice", lesson.stem)], rows[("bob", lesson.stem)]
-        assert (solution["status"], float(solution["score"]), float(solution["max_score"])) == ("graded", lesson.auto_points, lesson.max_points)
+        assert (solution["status"], float(solution["score"]), float(solution["max_score"])) == (
+            "graded",
+            lesson.auto_points,
+            lesson.max_points,
+        )
         assert (untouched["status"], float(untouched["score"])) == ("graded", 0)
         assert solution["needs_manual_grading"] == "yes"  # the written answers wait for formgrader
 
@@ -177,8 +190,12 @@ def test_loop_deaf_to_interrupts_is_stopped(canvas):
     row = rows_of(canvas)[("mona", canvas["first"].stem)]
     assert (row["status"], float(row["score"])) == ("timeout", canvas["first"].auto_points), row["message"]
     autograded = canvas["out"] / "course" / "autograded" / "mona" / canvas["first"].stem / f"{canvas['first'].stem}.ipynb"
-    errors = [o.ename for cell in nbformat.read(autograded, as_version=4).cells for o in cell.get("outputs", [])
-              if o.output_type == "error"]
+    errors = [
+        o.ename
+        for cell in nbformat.read(autograded, as_version=4).cells
+        for o in cell.get("outputs", [])
+        if o.output_type == "error"
+    ]
     assert "KernelStuck" in errors
 
 

@@ -23,12 +23,16 @@ from grading.classroom import read_csv, run_grade
 
 def test_lms_file_names_are_understood():
     """Are Canvas (with _LATE_), Moodle and folder names read as the right student, wrapper folder or not?"""
-    entries = [intake.Entry(name, Path("x")) for name in [
-        "smithj_LATE_4242_777_01-platform-economics (1).ipynb",
-        "José Núñez_31_assignsubmission_file_/Copy of lesson.ipynb",
-        "class/alice/work.ipynb", "class/bob/work.ipynb",
-        "course/submitted/carol/01-platform-economics/01-platform-economics.ipynb",
-    ]]
+    entries = [
+        intake.Entry(name, Path("x"))
+        for name in [
+            "smithj_LATE_4242_777_01-platform-economics (1).ipynb",
+            "José Núñez_31_assignsubmission_file_/Copy of lesson.ipynb",
+            "class/alice/work.ipynb",
+            "class/bob/work.ipynb",
+            "course/submitted/carol/01-platform-economics/01-platform-economics.ipynb",
+        ]
+    ]
     intake.assign_students(entries, {"31": "jnunez"})
     assert [e.student for e in entries] == ["smithj", "jnunez", "alice", "bob", "carol"]
     assert entries[0].lms["late"] and entries[0].lms["canvas_id"] == "4242"
@@ -70,8 +74,10 @@ def test_moodle_zip_with_roster_and_folders(tmp_path):
     result = run_grade(folder, "--out", tmp_path / "out2", "--jobs", 1, "--timeout", 5, "--no-fork")
     assert result.returncode == 0, result.stderr[-3000:]
     rows = read_csv(tmp_path / "out2" / "grades.csv")
-    assert [(r["student_id"], r["status"], float(r["score"])) for r in rows] == [("kai", "graded", lesson.auto_points),
-                                                                                 ("lee", "memory", lesson.auto_points)]
+    assert [(r["student_id"], r["status"], float(r["score"])) for r in rows] == [
+        ("kai", "graded", lesson.auto_points),
+        ("lee", "memory", lesson.auto_points),
+    ]
 
 
 def test_missing_input_is_a_clear_error(tmp_path):
@@ -85,15 +91,24 @@ def test_missing_input_is_a_clear_error(tmp_path):
 def test_killed_run_resumes_without_grading_twice(tmp_path):
     """After kill -9 midway, does a re-run finish every submission, grading none of the finished ones again?"""
     lessons = cr.available()
-    members = [(cr.canvas_name(f"s{n}", 200 + n, lessons[n % len(lessons)].stem),
-                cr.dumps(lessons[n % len(lessons)].student if n % 2 else lessons[n % len(lessons)].solution))
-               for n in range(6)]
+    members = [
+        (
+            cr.canvas_name(f"s{n}", 200 + n, lessons[n % len(lessons)].stem),
+            cr.dumps(lessons[n % len(lessons)].student if n % 2 else lessons[n % len(lessons)].solution),
+        )
+        for n in range(6)
+    ]
     archive = cr.write_zip(tmp_path / "class.zip", members)
     out = tmp_path / "out"
     journal = out / ".work" / "journal.jsonl"
     env = tool_environment()
-    process = subprocess.Popen([sys.executable, "-m", "platformlab_instructor", "grade", str(archive), "--out", str(out), "--jobs", "1"],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "platformlab_instructor", "grade", str(archive), "--out", str(out), "--jobs", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         while not (journal.exists() and len(journal.read_text().splitlines()) >= 2):
             assert process.poll() is None, "the run ended before it could be killed"

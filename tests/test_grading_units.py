@@ -63,8 +63,11 @@ def test_status_names_the_worst_trouble_and_every_cell():
     """Crashed outranks timeout outranks memory; each kind of trouble the grader observed names its cells."""
     verdict, notes = status({"memory": ["test_0"], "timeout": ["test_1", "test_3"], "crashed": ["test_2"]}, 2048)
     assert verdict == "crashed"
-    assert notes == ["the kernel died (a new one ran the rest) in: test_2", "ran past the time limit: test_1, test_3",
-                     "MemoryError under the 2,048 MiB cap (the kernel's report) in: test_0"]
+    assert notes == [
+        "the kernel died (a new one ran the rest) in: test_2",
+        "ran past the time limit: test_1, test_3",
+        "MemoryError under the 2,048 MiB cap (the kernel's report) in: test_0",
+    ]
     assert status({"memory": ["test_0"], "timeout": ["test_1"]})[0] == "timeout"
     assert status({"truncated": ["test_0"]}) == ("graded", ["output truncated: test_0"])
 
@@ -114,11 +117,17 @@ def test_graders_see_model_answer_and_rubric_students_never_do():
     student = nbformat.read(lesson.student, as_version=4)
     student.cells.insert(0, new_markdown_cell("planted", metadata={GRADER_ONLY: True}))
     graded = add(student, lesson.solution)
-    written = [i for i, c in enumerate(graded.cells) if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
+    written = [
+        i for i, c in enumerate(graded.cells) if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")
+    ]
     assert written and all(is_grader_only(graded.cells[i + 1]) for i in written), "a written answer has no grader's notes"
     assert not any("planted" in c.source for c in graded.cells)
     solution = nbformat.read(lesson.solution, as_version=4)
-    model = [c.source for c in solution.cells if c.metadata.get("nbgrader", {}).get("grade_id") == graded.cells[written[0]].metadata["nbgrader"]["grade_id"]][0]
+    model = [
+        c.source
+        for c in solution.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == graded.cells[written[0]].metadata["nbgrader"]["grade_id"]
+    ][0]
     assert model.splitlines()[1].strip() in graded.cells[written[0] + 1].source
     page, _ = HideTests().preprocess(graded, {})
     assert not any(is_grader_only(c) for c in page.cells)

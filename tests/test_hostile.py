@@ -26,50 +26,73 @@ pytestmark = pytest.mark.grading
 #: payload -> (code in the first unlocked cell of the untouched notebook, must it be flagged)
 CHEATS = {
     # a custom exception handler swallows the failing assert; a post_run_cell hook clears the error
-    "custom_exc": ("ip = get_ipython()\nip.set_custom_exc((Exception,), lambda *a, **k: None)\n"
-                   "ip.events.register('post_run_cell', lambda result: setattr(result, 'error_in_exec', None))", True),
-    "input_transformer": ("get_ipython().input_transformers_post.append(\n"
-                          "    lambda lines: [] if any('assert' in line for line in lines) else lines)", True),
-    "ast_transformer": ("import ast\nclass Shield(ast.NodeTransformer):\n"
-                        "    def visit_Assert(self, node):\n"
-                        "        return ast.Try(body=[node], handlers=[ast.ExceptHandler(body=[ast.Pass()])], orelse=[], finalbody=[])\n"
-                        "get_ipython().ast_transformers.append(Shield())", True),
+    "custom_exc": (
+        "ip = get_ipython()\nip.set_custom_exc((Exception,), lambda *a, **k: None)\n"
+        "ip.events.register('post_run_cell', lambda result: setattr(result, 'error_in_exec', None))",
+        True,
+    ),
+    "input_transformer": (
+        "get_ipython().input_transformers_post.append(\n"
+        "    lambda lines: [] if any('assert' in line for line in lines) else lines)",
+        True,
+    ),
+    "ast_transformer": (
+        "import ast\nclass Shield(ast.NodeTransformer):\n"
+        "    def visit_Assert(self, node):\n"
+        "        return ast.Try(body=[node], handlers=[ast.ExceptHandler(body=[ast.Pass()])], orelse=[], finalbody=[])\n"
+        "get_ipython().ast_transformers.append(Shield())",
+        True,
+    ),
     # nbgrader reads a test cell's first execute_result as its score
     "result_hook": ("get_ipython().events.register('pre_run_cell', lambda info: get_ipython().displayhook(10**6))", True),
-    "equal_to_all": ("import numpy as np\nclass Anything(float):\n"
-                     "    def __eq__(self, other): return True\n"
-                     "    def __lt__(self, other): return True\n"
-                     "    def __sub__(self, other): return Anything()\n    __rsub__ = __sub__\n"
-                     "    def __abs__(self): return Anything()\n    __hash__ = float.__hash__\n"
-                     "np.allclose = lambda *a, **k: True\n"
-                     "def take_rate(*a): return Anything()\ndef cagr(*a): return Anything()\n"
-                     "def hhi(*a): return Anything()\ndef per_minute(*a): return Anything()", True),
+    "equal_to_all": (
+        "import numpy as np\nclass Anything(float):\n"
+        "    def __eq__(self, other): return True\n"
+        "    def __lt__(self, other): return True\n"
+        "    def __sub__(self, other): return Anything()\n    __rsub__ = __sub__\n"
+        "    def __abs__(self): return Anything()\n    __hash__ = float.__hash__\n"
+        "np.allclose = lambda *a, **k: True\n"
+        "def take_rate(*a): return Anything()\ndef cagr(*a): return Anything()\n"
+        "def hhi(*a): return Anything()\ndef per_minute(*a): return Anything()",
+        True,
+    ),
     "shadow_abs": ("def abs(x):\n    return 0", True),
     "builtins_abs": ("import builtins\nbuiltins.abs = lambda x: 0", True),
     # written by someone who read guard.py: its check made to find nothing, and the exception handler kept
-    "guard_silenced": ("import json, sys\nip = get_ipython()\nip.set_custom_exc((Exception,), lambda *a, **k: None)\n"
-                       "def _silence():\n    guard = sys.modules.get('_platformlab_guard')\n"
-                       "    if guard:\n        guard.check = lambda nonce, names: json.dumps({'nonce': nonce, 'found': []})\n"
-                       "_silence()\nip.events.register('pre_execute', _silence)", False),
+    "guard_silenced": (
+        "import json, sys\nip = get_ipython()\nip.set_custom_exc((Exception,), lambda *a, **k: None)\n"
+        "def _silence():\n    guard = sys.modules.get('_platformlab_guard')\n"
+        "    if guard:\n        guard.check = lambda nonce, names: json.dumps({'nonce': nonce, 'found': []})\n"
+        "_silence()\nip.events.register('pre_execute', _silence)",
+        False,
+    ),
     # a thread that puts the handler back as fast as anything removes it
-    "rehooking_thread": ("import threading, time\nip = get_ipython()\n"
-                         "def _again():\n    while True:\n        ip.custom_exceptions = (Exception,)\n"
-                         "        ip.CustomTB = lambda *a, **k: None\n        time.sleep(0.001)\n"
-                         "threading.Thread(target=_again, daemon=True).start()", True),
+    "rehooking_thread": (
+        "import threading, time\nip = get_ipython()\n"
+        "def _again():\n    while True:\n        ip.custom_exceptions = (Exception,)\n"
+        "        ip.CustomTB = lambda *a, **k: None\n        time.sleep(0.001)\n"
+        "threading.Thread(target=_again, daemon=True).start()",
+        True,
+    ),
     # the kernel's side of the answers' wire rewritten: answers of types the grader must refuse, or crafted to crash it
-    "forged_wire": ("import json, sys\nwire = sys.modules['_platformlab_wire']\n"
-                    "_bad = [{'t': 'array', 'dtype': '|O', 'shape': [1], 'b': 'gAJ9cQAu'}, {'t': 'int', 'v': '9' * 100000},\n"
-                    "        {'t': 'frame', 'columns': {'t': 'range', 'start': 0, 'stop': 10**9, 'step': 1}, 'index': {'t': 'range',\n"
-                    "         'start': 0, 'stop': 1, 'step': 1}, 'v': []}, {'t': 'eval', 'v': '__import__(\"os\").system(\"id\")'}]\n"
-                    "_n = [0]\ndef _next():\n    _n[0] += 1\n    return _bad[_n[0] % len(_bad)]\n"
-                    "wire.call = lambda name, payload: json.dumps({'t': 'value', 'v': _next()})\n"
-                    "wire.lookup = lambda names: json.dumps({n: {'t': 'value', 'v': _next()} for n in names})", False),
+    "forged_wire": (
+        "import json, sys\nwire = sys.modules['_platformlab_wire']\n"
+        "_bad = [{'t': 'array', 'dtype': '|O', 'shape': [1], 'b': 'gAJ9cQAu'}, {'t': 'int', 'v': '9' * 100000},\n"
+        "        {'t': 'frame', 'columns': {'t': 'range', 'start': 0, 'stop': 10**9, 'step': 1}, 'index': {'t': 'range',\n"
+        "         'start': 0, 'stop': 1, 'step': 1}, 'v': []}, {'t': 'eval', 'v': '__import__(\"os\").system(\"id\")'}]\n"
+        "_n = [0]\ndef _next():\n    _n[0] += 1\n    return _bad[_n[0] % len(_bad)]\n"
+        "wire.call = lambda name, payload: json.dumps({'t': 'value', 'v': _next()})\n"
+        "wire.lookup = lambda names: json.dumps({n: {'t': 'value', 'v': _next()} for n in names})",
+        False,
+    ),
 }
 #: status spoofs: cells added to the solution (honest: graded, full marks)
-SPOOFS = ["class KernelDied(Exception):\n    pass\nraise KernelDied('the kernel stopped while running this cell')",
-          "class CellTimeoutError(Exception):\n    pass\nraise CellTimeoutError('No reply from kernel before timeout')",
-          "print('... output truncated by the grader after 200,000 characters ...')",
-          "raise MemoryError('pretend')"]
+SPOOFS = [
+    "class KernelDied(Exception):\n    pass\nraise KernelDied('the kernel stopped while running this cell')",
+    "class CellTimeoutError(Exception):\n    pass\nraise CellTimeoutError('No reply from kernel before timeout')",
+    "print('... output truncated by the grader after 200,000 characters ...')",
+    "raise MemoryError('pretend')",
+]
 #: a solution whose answer prints the running test cell (hidden tests included) every way it can
 LEAK = """import inspect
 from IPython.display import HTML, Markdown, display
@@ -86,12 +109,16 @@ def take_rate(*args):
 def cagr(*args):
     raise ValueError(_leak())
 """
-SCRIPT = "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"
+SCRIPT = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
 #: answers that misbehave only when a test calls them: (answer cell, code after it, status, the test that loses its points)
 CALLED = {
     "slow": ("ex_cagr", "def cagr(*args):\n    while True:\n        pass", "timeout", "test_cagr"),
-    "deaf": ("ex_cagr", "def cagr(*args):\n    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                        "    while True:\n        pass", "timeout", "test_cagr"),
+    "deaf": (
+        "ex_cagr",
+        "def cagr(*args):\n    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n    while True:\n        pass",
+        "timeout",
+        "test_cagr",
+    ),
     "crash": ("ex_take_rate", "def take_rate(*args):\n    import os\n    os._exit(1)", "crashed", "test_take_rate"),
 }
 
@@ -134,8 +161,10 @@ def leaking(lesson) -> nbformat.NotebookNode:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     lesson = next(lesson for lesson in cr.available() if lesson.stem.startswith("01"))
-    members = [(cr.canvas_name(f"cheat-{name.replace('_', '-')}", 300 + n, lesson.stem), cr.dumps(with_code(lesson.student, code)))
-               for n, (name, (code, _)) in enumerate(CHEATS.items())]
+    members = [
+        (cr.canvas_name(f"cheat-{name.replace('_', '-')}", 300 + n, lesson.stem), cr.dumps(with_code(lesson.student, code)))
+        for n, (name, (code, _)) in enumerate(CHEATS.items())
+    ]
     spoofed = lesson.solution
     for code in reversed(SPOOFS):
         spoofed = cr._after_setup(spoofed, cr.student_cell(code))
@@ -143,8 +172,10 @@ def hostile(tmp_path_factory):
         (cr.canvas_name("skiptags", 350, lesson.stem), cr.dumps(tagged_skip(lesson))),
         (cr.canvas_name("spoof", 351, lesson.stem), cr.dumps(spoofed)),
         (cr.canvas_name("leak", 352, lesson.stem), cr.dumps(leaking(lesson))),
-        *[(cr.canvas_name(f"called-{name}", 360 + n, lesson.stem), cr.dumps(answer_with(lesson, cell_id, code)))
-          for n, (name, (cell_id, code, _, _)) in enumerate(CALLED.items())],
+        *[
+            (cr.canvas_name(f"called-{name}", 360 + n, lesson.stem), cr.dumps(answer_with(lesson, cell_id, code)))
+            for n, (name, (cell_id, code, _, _)) in enumerate(CALLED.items())
+        ],
         (cr.canvas_name("nested", 353, lesson.stem), b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
         (cr.canvas_name("bigint", 354, lesson.stem), b'{"cells": [], "n": ' + b"9" * 5000 + b"}"),
         (cr.canvas_name("nameless", 355, "homework"), b"[" * 100_000),
@@ -179,9 +210,13 @@ def test_forged_answers_are_refused_with_a_reason(hostile):
     """Does a rewritten wire (object arrays, a 100,000-digit integer, a table of 10⁹ columns, unknown kinds) fail
     the tests with the grader's own refusal in the feedback, not crash or slow the grader?"""
     lesson = hostile["lesson"]
-    autograded = (hostile["out"] / "course" / "autograded" / "cheat-forged-wire" / lesson.stem / f"{lesson.stem}.ipynb")
-    errors = [o for cell in nbformat.read(autograded, as_version=4).cells for o in cell.get("outputs", [])
-              if o.get("output_type") == "error"]
+    autograded = hostile["out"] / "course" / "autograded" / "cheat-forged-wire" / lesson.stem / f"{lesson.stem}.ipynb"
+    errors = [
+        o
+        for cell in nbformat.read(autograded, as_version=4).cells
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     assert errors and all("grader" in o["evalue"] for o in errors if o["ename"] in ("TypeError", "WireError")), errors[:2]
 
 
@@ -216,8 +251,11 @@ def test_feedback_shows_no_hidden_test_and_runs_no_student_script(hostile):
     HTML output) not in the feedback page?"""
     out, lesson = hostile["out"], hostile["lesson"]
     autograded = nbformat.read(out / "course" / "autograded" / "leak" / lesson.stem / f"{lesson.stem}.ipynb", as_version=4)
-    outputs = nbformat.writes(nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell(outputs=cell.outputs) for cell in autograded.cells if cell.cell_type == "code"]))
+    outputs = nbformat.writes(
+        nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell(outputs=cell.outputs) for cell in autograded.cells if cell.cell_type == "code"]
+        )
+    )
     hidden = hidden_lines(lesson.solution)
     assert "ValueError" in outputs, "the payload should have run when the test called cagr"
     assert not [line for line in hidden if line in outputs]
@@ -268,14 +306,18 @@ def test_a_killed_grading_process_charges_only_the_killer(tmp_path):
     """Without boxes, a notebook that kills the process grading it: is it alone reported (``error``, after a
     second try on its own), while the classmates graded beside it keep their honest scores?"""
     lesson = next(lesson for lesson in cr.available() if lesson.stem.startswith("01"))
-    members = [(cr.canvas_name("killer", 500, lesson.stem), cr.dumps(with_code(lesson.student, KILL_WORKER))),
-               (cr.canvas_name("classmate-solution", 501, lesson.stem), cr.dumps(lesson.solution)),
-               (cr.canvas_name("classmate-untouched", 502, lesson.stem), cr.dumps(lesson.student))]
+    members = [
+        (cr.canvas_name("killer", 500, lesson.stem), cr.dumps(with_code(lesson.student, KILL_WORKER))),
+        (cr.canvas_name("classmate-solution", 501, lesson.stem), cr.dumps(lesson.solution)),
+        (cr.canvas_name("classmate-untouched", 502, lesson.stem), cr.dumps(lesson.student)),
+    ]
     out = tmp_path / "out"
     result = run_grade(cr.write_zip(tmp_path / "class.zip", members), "--out", out, "--jobs", 2, "--isolation", "none")
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {r["student_id"]: r for r in read_csv(out / "grades.csv")}
     assert (rows["killer"]["status"], rows["killer"]["message"]) == (
-        "error", "the grading process crashed twice while grading this submission"), rows["killer"]
+        "error",
+        "the grading process crashed twice while grading this submission",
+    ), rows["killer"]
     assert (rows["classmate-solution"]["status"], float(rows["classmate-solution"]["score"])) == ("graded", lesson.auto_points)
     assert (rows["classmate-untouched"]["status"], float(rows["classmate-untouched"]["score"])) == ("graded", 0)

@@ -86,8 +86,20 @@ def singleuser(binder_env, workdir) -> list[str]:
     single-user code (the pinned ``jupyterhub``) from a folder beside it, after its own packages."""
     overlay = workdir / "singleuser-overlay"
     root = lessons.root()
-    binder_env.run(str(binder_env.bin / "python"), "-m", "pip", "install", "--quiet", "--target", str(overlay),
-                   "-c", str(root / "binder" / "requirements.txt"), "-c", str(root / "tests" / "pins.txt"), "jupyterhub")
+    binder_env.run(
+        str(binder_env.bin / "python"),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--target",
+        str(overlay),
+        "-c",
+        str(root / "binder" / "requirements.txt"),
+        "-c",
+        str(root / "tests" / "pins.txt"),
+        "jupyterhub",
+    )
     code = f"import sys; sys.path.append({str(overlay)!r}); from jupyterhub.singleuser import main; sys.exit(main())"
     return [str(binder_env.bin / "python"), "-c", code]
 
@@ -97,12 +109,17 @@ def proxy_command(workdir) -> Path:
     """configurable-http-proxy, installed from the npm registry into the test's own folder."""
     npm = shutil.which("npm")
     if npm is None:
-        pytest.fail("npm is not on PATH: JupyterHub's proxy, configurable-http-proxy, comes from the npm registry "
-                    "(install Node.js and npm, e.g. Debian's nodejs and npm packages)")
+        pytest.fail(
+            "npm is not on PATH: JupyterHub's proxy, configurable-http-proxy, comes from the npm registry "
+            "(install Node.js and npm, e.g. Debian's nodejs and npm packages)"
+        )
     prefix = workdir / "npm"
     env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false", npm_config_audit="false")
-    _run([npm, "install", "--prefix", str(prefix), "--omit=dev", "--no-save", f"configurable-http-proxy@{PROXY_VERSION}"],
-         timeout=300, env=env)
+    _run(
+        [npm, "install", "--prefix", str(prefix), "--omit=dev", "--no-save", f"configurable-http-proxy@{PROXY_VERSION}"],
+        timeout=300,
+        env=env,
+    )
     command = prefix / "node_modules" / ".bin" / "configurable-http-proxy"
     assert command.exists(), f"npm installed no {command}"
     return command
@@ -129,8 +146,17 @@ def course(workdir, ports) -> Path:
     """The published student copy with links to this hub, as a local git repository nbgitpuller can pull."""
     repo = workdir / "platformlab-student"
     publish(repo, repo=PUBLIC_REPO, hub=ports.url, hub_repo=str(repo))
-    git = ["git", "-C", str(repo), "-c", "user.name=platformlab tests", "-c", "user.email=tests@platformlab.invalid",
-           "-c", "commit.gpgsign=false"]
+    git = [
+        "git",
+        "-C",
+        str(repo),
+        "-c",
+        "user.name=platformlab tests",
+        "-c",
+        "user.email=tests@platformlab.invalid",
+        "-c",
+        "commit.gpgsign=false",
+    ]
     _run(["git", "init", "-q", "-b", "main", str(repo)], timeout=60)
     _run([*git, "add", "-A"], timeout=60)
     _run([*git, "commit", "-q", "-m", "the student copy"], timeout=60)
@@ -248,13 +274,23 @@ def hub(workdir, ports, proxy_command, course, password, singleuser, binder_env)
     home.mkdir()
     config = workdir / "jupyterhub_config.py"
     config.write_text(_config(workdir, ports, proxy_command, password, home, singleuser, binder_env), encoding="utf-8")
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("PYTHONPATH", "PLATFORMLAB_ROOT", "MPLBACKEND") and not key.startswith(("JUPYTER", "IPYTHON", "CONFIGPROXY"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTHONPATH", "PLATFORMLAB_ROOT", "MPLBACKEND")
+        and not key.startswith(("JUPYTER", "IPYTHON", "CONFIGPROXY"))
+    }
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     log = workdir / "jupyterhub.log"
     with open(log, "w") as out:
-        process = subprocess.Popen([str(Path(sys.executable).parent / "jupyterhub"), "-f", str(config)],
-                                   cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(config)],
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     running = Hub(process, ports.url, log, home)
     try:
         deadline = time.monotonic() + START_S
@@ -335,7 +371,9 @@ def test_link_pulls_the_course_and_opens_lesson_01(opened, hub, course, notebook
     clone = hub.home / STUDENT / course.name
     assert (clone / "lessons" / LESSON.filename).read_bytes() == (course / "lessons" / LESSON.filename).read_bytes()
     head = _run(["git", "-C", str(clone), "rev-parse", "HEAD"], timeout=30).stdout
-    assert head == _run(["git", "-C", str(course), "rev-parse", "HEAD"], timeout=30).stdout, "the clone is not of the published commit"
+    assert head == _run(["git", "-C", str(course), "rev-parse", "HEAD"], timeout=30).stdout, (
+        "the clone is not of the published commit"
+    )
     expect(opened.locator(".lm-TabBar-tab.jp-mod-current")).to_contain_text(LESSON.filename)
     assert len(opened.locator(CELLS).all()) == len(notebook.cells)
 
@@ -351,9 +389,12 @@ def test_hub_gives_validate_without_instructor_tools(opened):
 def test_excerpt_cell_runs_and_renders(opened, notebook, course):
     """Run the first cell that shows an excerpt (after the cells above it): does the quotation render,
     word for word, with its attribution?"""
-    index, excerpt_id = next((i, m[1]) for i, cell in enumerate(notebook.cells)
-                             if (m := re.search(r'excerpts\.show\("([^"]+)"\)', cell.source)))
-    entry = next(e for e in yaml.safe_load((course / "data" / "excerpts.yaml").read_text(encoding="utf-8")) if e["id"] == excerpt_id)
+    index, excerpt_id = next(
+        (i, m[1]) for i, cell in enumerate(notebook.cells) if (m := re.search(r'excerpts\.show\("([^"]+)"\)', cell.source))
+    )
+    entry = next(
+        e for e in yaml.safe_load((course / "data" / "excerpts.yaml").read_text(encoding="utf-8")) if e["id"] == excerpt_id
+    )
     cell = opened.locator(CELLS).nth(index)
     cell.scroll_into_view_if_needed()
     cell.locator(".jp-InputPrompt").click()

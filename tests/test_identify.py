@@ -132,10 +132,15 @@ def test_every_real_lesson_is_told_from_the_others():
             assert catalogue.identify(nbformat.read(path, as_version=4)) == (lesson.stem, ""), Path(path).name
 
 
-@pytest.mark.parametrize("payload", [b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
-                                     b'{"cells": [], "n": ' + b"9" * 5000 + b"}",
-                                     b'{"cells": [' + b'{"a": ' * 100 + b"1" + b"}" * 100 + b"]}"],
-                         ids=["100,000 nested arrays", "5,000-digit integer", "nested 100 deep"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"cells": [], "n": ' + b"9" * 5000 + b"}",
+        b'{"cells": [' + b'{"a": ' * 100 + b"1" + b"}" * 100 + b"]}",
+    ],
+    ids=["100,000 nested arrays", "5,000-digit integer", "nested 100 deep"],
+)
 def test_json_that_breaks_the_parser_is_not_a_notebook(tmp_path, payload):
     """Is JSON past the recursion limit, the int-string limit or a sane depth refused with a clear reason?"""
     from platformlab_instructor.grading.identify import NotANotebook, read

@@ -52,8 +52,9 @@ def run(box: dict, code: str, timeout: float = 60) -> str:
 
     async def main() -> str:
         scratch = tempfile.mkdtemp(prefix="k", dir=box["folder"])
-        manager = BoundedKernelManager(memory_limit=2048, zygote=box["zygote"], boxed=True,
-                                       readable=os.pathsep.join(box["readable"]))
+        manager = BoundedKernelManager(
+            memory_limit=2048, zygote=box["zygote"], boxed=True, readable=os.pathsep.join(box["readable"])
+        )
         manager.folder = scratch
         await manager.start_kernel(cwd=scratch)
         client = manager.client()
@@ -83,19 +84,27 @@ def test_the_answer_key_and_the_instructor_tools_are_not_there(box):
     """Can student code open solutions/, the answer fixtures, the teaching notes or the instructor's
     tools? (A zygote's box holds the kernel launch code, and nothing else of the instructor's.)"""
     root, tools = lessons.root(), lessons.root() / "src" / "platformlab_instructor"
-    out = run(box, f"""
+    out = run(
+        box,
+        f"""
 import os
-for path in [{str(root / 'solutions')!r}, {str(root / 'tests')!r}, {str(root / 'instructor')!r},
-             {str(tools / 'cli.py')!r}, {str(tools / 'publish.py')!r}, {str(tools / 'grading' / 'worker.py')!r}]:
+for path in [{str(root / "solutions")!r}, {str(root / "tests")!r}, {str(root / "instructor")!r},
+             {str(tools / "cli.py")!r}, {str(tools / "publish.py")!r}, {str(tools / "grading" / "worker.py")!r}]:
     print(path, os.path.exists(path))
 print("tools", sorted(os.path.relpath(os.path.join(d, f), {str(tools)!r}) for d, _, fs in os.walk({str(tools)!r}) for f in fs))
 from platformlab import data
 print("data", data.load("city_panel").shape)
-""")
+""",
+    )
     assert " True" not in out, out
     seen = {path for path in eval(out.split("tools ")[1].splitlines()[0]) if "__pycache__" not in path}
-    assert set(seen) <= {"__init__.py", "grading/__init__.py", "grading/launcher.py", "grading/isolation.py",
-                         "grading/zygote.py"}, seen
+    assert set(seen) <= {
+        "__init__.py",
+        "grading/__init__.py",
+        "grading/launcher.py",
+        "grading/isolation.py",
+        "grading/zygote.py",
+    }, seen
     assert "data (" in out, f"the lessons' data must stay readable: {out}"
 
 
@@ -104,7 +113,9 @@ def test_the_graders_files_and_processes_are_not_there(box, tmp_path):
     out_folder = tmp_path / "grades"
     out_folder.mkdir()
     (out_folder / "grades.csv").write_text("student,score\nvictim,14\n")
-    out = run(box, f"""
+    out = run(
+        box,
+        f"""
 import os
 print("pids", sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))
 print("parent", os.environ.get("JPY_PARENT_PID"))
@@ -114,7 +125,8 @@ for target in ["/work", "/root", {str(tmp_path)!r}, {str(out_folder)!r}, "/usr/l
         open(os.path.join(target, "planted"), "w").write("x")
     except OSError:
         pass
-""")
+""",
+    )
     pids = eval(out.split("pids ")[1].splitlines()[0])
     assert os.getpid() not in pids and len(pids) <= 4, f"processes other than the box's own are visible: {pids}"
     assert "parent None" in out and "out False" in out, out
@@ -130,7 +142,9 @@ def test_no_instructor_environment_and_no_network(box):
     listener.listen(1)
     port = listener.getsockname()[1]
     try:
-        out = run(box, f"""
+        out = run(
+            box,
+            f"""
 import os, socket
 print("secret", {SECRET!r} in str(os.environ))
 try:
@@ -138,7 +152,8 @@ try:
     print("connected")
 except OSError as error:
     print("no network", type(error).__name__)
-""")
+""",
+        )
     finally:
         listener.close()
     assert "secret False" in out and "no network" in out, out
@@ -153,11 +168,14 @@ def test_a_process_left_behind_dies_with_the_box(box):
         time.sleep(1)
         return subprocess.run(["pgrep", "-f", f"sleep {seconds}"], capture_output=True, text=True).stdout.split()
 
-    out = run(box, f"""
+    out = run(
+        box,
+        f"""
 import subprocess
 subprocess.Popen(["sleep", "{seconds}"], start_new_session=True)
 print("started")
-""")
+""",
+    )
     assert "started" in out, out
     if box["zygote"]:
         assert alive(), "the daemon did not even start: this test would prove nothing"
@@ -167,7 +185,9 @@ print("started")
 
 def test_a_file_cannot_fill_the_disk(box):
     """Is one file capped (RLIMIT_FSIZE), so that student code cannot fill the grader's disk?"""
-    out = run(box, """
+    out = run(
+        box,
+        """
 try:
     with open("big", "wb") as handle:
         for _ in range(300):
@@ -175,14 +195,17 @@ try:
     print("wrote 300 MiB")
 except OSError as error:
     print("stopped", type(error).__name__)
-""")
+""",
+    )
     assert "stopped" in out and "wrote 300 MiB" not in out, out
 
 
 @pytest.mark.parametrize("box", ["zygote"], indirect=True)
 def test_the_zygote_cannot_be_reached_from_a_box(box):
     """Can student code connect to the zygote (to stall it, or ask for a kernel without a memory cap)?"""
-    out = run(box, f"""
+    out = run(
+        box,
+        f"""
 import socket
 client = socket.socket(socket.AF_UNIX)
 try:
@@ -190,7 +213,8 @@ try:
     print("reached the zygote")
 except OSError as error:
     print("unreachable", type(error).__name__)
-""")
+""",
+    )
     assert "unreachable" in out, out
     # and the grader itself still can
     with socket.socket(socket.AF_UNIX) as grader:
@@ -199,14 +223,17 @@ except OSError as error:
 
 def test_a_startup_file_does_not_reach_the_next_kernel(box):
     """Does an IPython startup file written by one submission run in the next one's kernel?"""
-    run(box, """
+    run(
+        box,
+        """
 import os
 from IPython.paths import get_ipython_dir
 startup = os.path.join(get_ipython_dir(), "profile_default", "startup")
 os.makedirs(startup, exist_ok=True)
 open(os.path.join(startup, "00-cheat.py"), "w").write("CHEATED = True")
 print(startup)
-""")
+""",
+    )
     assert "cheated False" in run(box, "print('cheated', 'CHEATED' in globals())")
 
 

@@ -64,8 +64,10 @@ def test_the_lost_wakeup_is_real_for_the_stock_channel():
 def test_every_course_grades_through_the_watchful_client(tmp_path):
     """Do both the lesson tests' course and `platformlab grade`'s course read replies with it?"""
     lesson = lessons.find()[0]
-    courses = [(Execute, Course(tmp_path / "plain", {lesson.stem: lesson.solution})),
-               (BoundedExecute, GradingCourse(tmp_path / "grading", {lesson.stem: lesson.solution}))]
+    courses = [
+        (Execute, Course(tmp_path / "plain", {lesson.stem: lesson.solution})),
+        (BoundedExecute, GradingCourse(tmp_path / "grading", {lesson.stem: lesson.solution})),
+    ]
     for execute, course in courses:
         preprocessor = execute(config=course.config())
         preprocessor.nb = nbformat.v4.new_notebook()

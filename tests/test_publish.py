@@ -77,8 +77,9 @@ def test_secret_lines_cover_each_solution_and_hidden_test():
             meta = cell.metadata.get("nbgrader", {})
             blocks = re.findall(r"### BEGIN (?:SOLUTION|HIDDEN TESTS)\n(.*?)### END", cell.source, flags=re.S)
             if meta.get("solution") or blocks:
-                assert any(line.strip() in secrets for line in "".join(blocks or [cell.source]).splitlines()), \
+                assert any(line.strip() in secrets for line in "".join(blocks or [cell.source]).splitlines()), (
                     f"{lesson.stem} cell {meta.get('grade_id')}: no line of its hidden part would be caught"
+                )
 
 
 def _first_secret(kind: str) -> str:
@@ -180,13 +181,17 @@ def test_republish_into_a_clone_keeps_git_and_reads_its_remote(tmp_path):
     dest = tmp_path / "clone"
     dest.mkdir()
     subprocess.run(["git", "init", "-q", str(dest)], check=True)
-    subprocess.run(["git", "-C", str(dest), "remote", "add", "origin", "git@github.com:some-school/platforms-2027.git"], check=True)
+    subprocess.run(
+        ["git", "-C", str(dest), "remote", "add", "origin", "git@github.com:some-school/platforms-2027.git"], check=True
+    )
     publish(dest, repo=REPO)
     (dest / "lessons" / "99-withdrawn.ipynb").write_text("{}")
     publish(dest)
     assert (dest / ".git" / "config").exists()
     assert not (dest / "lessons" / "99-withdrawn.ipynb").exists()
-    assert "https://mybinder.org/v2/gh/some-school/platforms-2027/HEAD?urlpath=lab/tree/lessons/" in (dest / "README.md").read_text()
+    assert (
+        "https://mybinder.org/v2/gh/some-school/platforms-2027/HEAD?urlpath=lab/tree/lessons/" in (dest / "README.md").read_text()
+    )
 
 
 def test_readme_launches_lesson_01_and_explains_the_student_path(published):
@@ -199,8 +204,14 @@ def test_readme_launches_lesson_01_and_explains_the_student_path(published):
     assert binder_url(REPO, first) == f"https://mybinder.org/v2/gh/{REPO}/HEAD?urlpath=lab/tree/lessons/{first}"
     for heading in ("## Work on Binder", "## Work on your own computer", "## Check your work", "## Download and submit"):
         assert heading in readme
-    for step in ("pip install -r binder/requirements.txt", "pip install --no-deps -e .", "platformlab lab",
-                 "Validate", "File → Download", "Restart Kernel and Run All Cells"):
+    for step in (
+        "pip install -r binder/requirements.txt",
+        "pip install --no-deps -e .",
+        "platformlab lab",
+        "Validate",
+        "File → Download",
+        "Restart Kernel and Run All Cells",
+    ):
         assert step in readme, step
     for target in re.findall(r"\]\((lessons/[^)]+)\)", readme):
         assert (published / target).is_file(), f"README links to missing {target}"
@@ -282,19 +293,28 @@ def test_hub_links_open_each_lesson(tmp_path):
 
 def test_hub_url_encodes_like_nbgitpuller():
     """Is each value query-encoded, the folder named as nbgitpuller names its clone, and a hub under a path kept?"""
-    link = hub_url("https://uni.example.edu/jupyter/", "https://gitlab.example.edu/teach/platforms 2027.git/", "01-a.ipynb", "fall/2027")
+    link = hub_url(
+        "https://uni.example.edu/jupyter/", "https://gitlab.example.edu/teach/platforms 2027.git/", "01-a.ipynb", "fall/2027"
+    )
     parts = urlsplit(link)
     assert parts.netloc == "uni.example.edu" and parts.path == "/jupyter/hub/user-redirect/git-pull"
     assert "repo=https%3A%2F%2Fgitlab.example.edu%2Fteach%2Fplatforms+2027.git&branch=fall%2F2027&urlpath=lab%2Ftree%2F" in link
     query = parse_qs(parts.query)
-    assert query == {"repo": ["https://gitlab.example.edu/teach/platforms 2027.git"], "branch": ["fall/2027"],
-                     "urlpath": ["lab/tree/platforms%202027.git/lessons/01-a.ipynb"]}
+    assert query == {
+        "repo": ["https://gitlab.example.edu/teach/platforms 2027.git"],
+        "branch": ["fall/2027"],
+        "urlpath": ["lab/tree/platforms%202027.git/lessons/01-a.ipynb"],
+    }
 
 
 def test_publish_refuses_a_bad_hub(tmp_path):
     """Does publish refuse a hub that is not an http(s) URL, and a hub repository without a hub, writing nothing?"""
-    for kwargs in ({"hub": "hub.example.edu"}, {"hub": "https://hub.example.edu/?next=x"}, {"hub_repo": "/srv/course"},
-                   {"hub": HUB, "hub_branch": ""}):
+    for kwargs in (
+        {"hub": "hub.example.edu"},
+        {"hub": "https://hub.example.edu/?next=x"},
+        {"hub_repo": "/srv/course"},
+        {"hub": HUB, "hub_branch": ""},
+    ):
         with pytest.raises(PublishError):
             publish(tmp_path / "copy", repo=REPO, **kwargs)
     assert not (tmp_path / "copy").exists()
@@ -304,10 +324,15 @@ def test_cli_publish_prints_hub_links(tmp_path, capsys):
     """Does `platformlab publish DEST --repo OWNER/NAME --hub URL --hub-repo URL` print one nbgitpuller link per
     lesson, the ones in the README; and does --hub-repo without --hub stop at the command line?"""
     dest, local = tmp_path / "copy", str(tmp_path / "public" / "platforms")
-    assert main(["publish", str(dest), "--repo", REPO, "--hub", HUB, "--hub-repo", local, "--hub-branch", "spring", "--skip-check"]) == 0
+    assert (
+        main(["publish", str(dest), "--repo", REPO, "--hub", HUB, "--hub-repo", local, "--hub-branch", "spring", "--skip-check"])
+        == 0
+    )
     printed = hub_links_in(capsys.readouterr().out)
     assert printed == hub_links_in((dest / "README.md").read_text(encoding="utf-8"))
-    assert [check_hub_link(link, dest, HUB, local, "spring") for link in printed] == [lesson.filename for lesson in lessons.find()]
+    assert [check_hub_link(link, dest, HUB, local, "spring") for link in printed] == [
+        lesson.filename for lesson in lessons.find()
+    ]
     with pytest.raises(SystemExit) as stopped:
         main(["publish", str(tmp_path / "other"), "--repo", REPO, "--hub-repo", local, "--skip-check"])
     assert stopped.value.code == 2 and "--hub" in capsys.readouterr().err

@@ -111,10 +111,11 @@ def test_clv_model_matches_its_formula():
 
     from platformlab.widgets import clv
 
-    frame = clv.model(payment_margin=-0.5, product_margin=4.0, retention=0.9, cross_sell=0.1,
-                      annual_rate=0.2, signup_cost=3.0, months=5)
+    frame = clv.model(
+        payment_margin=-0.5, product_margin=4.0, retention=0.9, cross_sell=0.1, annual_rate=0.2, signup_cost=3.0, months=5
+    )
     t = np.arange(5)
-    expected = 0.9 ** t * (-0.5 + (1 - 0.9 ** t) * 4.0) / 1.2 ** (t / 12)
+    expected = 0.9**t * (-0.5 + (1 - 0.9**t) * 4.0) / 1.2 ** (t / 12)
     assert np.allclose(frame["value"], expected, rtol=0, atol=1e-12)
     assert abs(frame["cumulative"].iloc[-1] - (expected.sum() - 3.0)) < 1e-12
 

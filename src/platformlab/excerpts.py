@@ -55,7 +55,7 @@ class Excerpt:
         return (
             f'<figure class="platformlab-excerpt" data-excerpt-id="{html.escape(self.id)}" '
             'style="margin:1em 0;padding:0.2em 1em;border-left:4px solid #ff6a00;">'
-            f"<blockquote style=\"margin:0;padding:0;border:none;font-style:italic;\">{paragraphs}</blockquote>"
+            f'<blockquote style="margin:0;padding:0;border:none;font-style:italic;">{paragraphs}</blockquote>'
             f'<figcaption style="font-size:0.9em;">\u2014 {cite}</figcaption></figure>'
         )
 

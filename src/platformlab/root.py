@@ -33,5 +33,7 @@ def course_root(marker: Path | str = MARKER) -> Path:
     for candidate in (here, *here.parents, Path(__file__).resolve().parents[2]):
         if (candidate / marker).exists():
             return candidate
-    raise CourseNotFound(f"no course folder here: neither {here} nor its parents hold {marker}; "
-                         f"run from inside the course folder or set {ENV} (platformlab --root DIR)")
+    raise CourseNotFound(
+        f"no course folder here: neither {here} nor its parents hold {marker}; "
+        f"run from inside the course folder or set {ENV} (platformlab --root DIR)"
+    )

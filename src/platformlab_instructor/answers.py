@@ -53,8 +53,9 @@ def load(stem: str, kind: str, root: Path | None = None) -> list[Answer]:
     if not path.exists():
         return []
     entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    return [Answer(stem, kind, number, e["cell"], e[KINDS[kind]], e["why"], e["source"])
-            for number, e in enumerate(entries, start=1)]
+    return [
+        Answer(stem, kind, number, e["cell"], e[KINDS[kind]], e["why"], e["source"]) for number, e in enumerate(entries, start=1)
+    ]
 
 
 def every_source_line(root: Path | None = None) -> dict[str, str]:

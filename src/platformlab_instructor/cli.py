@@ -78,9 +78,18 @@ def _grade(args: argparse.Namespace) -> int:
     elif args.submissions is None:
         args.parser.error("give SUBMISSIONS (a zip or a folder), or --export-only")
     else:
-        summary = grade(args.submissions, out=args.out, jobs=args.jobs, timeout=args.timeout, force=args.force,
-                        roster=args.roster, memory=args.memory, fork=not args.no_fork, isolation=args.isolation,
-                        scheduler=args.scheduler or args.cluster)
+        summary = grade(
+            args.submissions,
+            out=args.out,
+            jobs=args.jobs,
+            timeout=args.timeout,
+            force=args.force,
+            roster=args.roster,
+            memory=args.memory,
+            fork=not args.no_fork,
+            isolation=args.isolation,
+            scheduler=args.scheduler or args.cluster,
+        )
     print(summary.text())
     return 0
 
@@ -95,52 +104,88 @@ def parser() -> argparse.ArgumentParser:
     from platformlab import __version__
     from platformlab.root import ENV
 
-    top = argparse.ArgumentParser(prog="platformlab", description="The instructor's tools for the platformlab course. "
-                                  "Run a verb with --help for more.")
+    top = argparse.ArgumentParser(
+        prog="platformlab", description="The instructor's tools for the platformlab course. Run a verb with --help for more."
+    )
     top.add_argument("--version", action="version", version=f"platformlab {__version__}")
-    top.add_argument("-v", "--verbose", action="count", default=0, help="say what happens (-vv: nbgrader's and kernels' logs too)")
-    top.add_argument("--root", type=Path, help=f"the course folder, with solutions/, lessons/ and data/ (default: ${ENV}, "
-                     "else the working directory or a parent of it)")
+    top.add_argument(
+        "-v", "--verbose", action="count", default=0, help="say what happens (-vv: nbgrader's and kernels' logs too)"
+    )
+    top.add_argument(
+        "--root",
+        type=Path,
+        help=f"the course folder, with solutions/, lessons/ and data/ (default: ${ENV}, "
+        "else the working directory or a parent of it)",
+    )
     verbs = top.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    lab = verbs.add_parser("lab", help="start JupyterLab on the student lessons", description="Start JupyterLab on lessons/. "
-                           "Arguments after -- go to jupyter lab unchanged.")
+    lab = verbs.add_parser(
+        "lab",
+        help="start JupyterLab on the student lessons",
+        description="Start JupyterLab on lessons/. Arguments after -- go to jupyter lab unchanged.",
+    )
     lab.add_argument("--port", type=int, help="port to serve on (default: JupyterLab's choice)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     lab.set_defaults(run=_lab)
 
-    generate = verbs.add_parser("generate", help="regenerate lessons/ from solutions/ with nbgrader",
-                                description="Regenerate the student lessons (lessons/) from the nbgrader source (solutions/).")
-    generate.add_argument("--check", action="store_true",
-                          help="change nothing; exit 1 and name the notebooks when lessons/ differs from what solutions/ generates")
+    generate = verbs.add_parser(
+        "generate",
+        help="regenerate lessons/ from solutions/ with nbgrader",
+        description="Regenerate the student lessons (lessons/) from the nbgrader source (solutions/).",
+    )
+    generate.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 and name the notebooks when lessons/ differs from what solutions/ generates",
+    )
     generate.add_argument("lessons", nargs="*", help="lesson stems to generate, e.g. 01-platform-economics (default: all)")
     generate.set_defaults(run=_generate)
 
-    simulate = verbs.add_parser("simulate", help="rebuild the simulated data sets in data/",
-                                description="Rebuild simulated data sets from their generators (fixed seeds: same bytes every time).")
+    simulate = verbs.add_parser(
+        "simulate",
+        help="rebuild the simulated data sets in data/",
+        description="Rebuild simulated data sets from their generators (fixed seeds: same bytes every time).",
+    )
     simulate.add_argument("names", nargs="*", help="data sets to rebuild (default: all)")
     simulate.set_defaults(run=_simulate)
 
-    publish = verbs.add_parser("publish", help="write the student-only copy that Binder builds",
-                               description="Write the student-only copy of the course to DEST (lessons, data, the package, "
-                               "binder/, a student README with Binder badges and, with --hub, nbgitpuller links; the licence; no solutions, no hidden tests), "
-                               "after checking that lessons/ matches solutions/, and refuse if anything would leak.")
+    publish = verbs.add_parser(
+        "publish",
+        help="write the student-only copy that Binder builds",
+        description="Write the student-only copy of the course to DEST (lessons, data, the package, "
+        "binder/, a student README with Binder badges and, with --hub, nbgitpuller links; the licence; no solutions, no hidden tests), "
+        "after checking that lessons/ matches solutions/, and refuse if anything would leak.",
+    )
     publish.add_argument("dest", type=Path, help="an empty folder, a previous copy, or a clone of the public repository")
-    publish.add_argument("--repo", help="OWNER/NAME of the public GitHub repository the badges launch (default: DEST's git remote origin)")
-    publish.add_argument("--ref", default="HEAD", help="branch, tag or commit the badges launch (default: HEAD, the default branch)")
-    publish.add_argument("--hub", metavar="URL", help="the course's JupyterHub (https://hub.example.edu): also print, and put in "
-                         "the README, an nbgitpuller link per lesson that opens it in JupyterLab there")
-    publish.add_argument("--hub-repo", metavar="URL", help="the git URL the hub pulls the copy from "
-                         "(default: https://github.com/OWNER/NAME, the public repository)")
+    publish.add_argument(
+        "--repo", help="OWNER/NAME of the public GitHub repository the badges launch (default: DEST's git remote origin)"
+    )
+    publish.add_argument(
+        "--ref", default="HEAD", help="branch, tag or commit the badges launch (default: HEAD, the default branch)"
+    )
+    publish.add_argument(
+        "--hub",
+        metavar="URL",
+        help="the course's JupyterHub (https://hub.example.edu): also print, and put in "
+        "the README, an nbgitpuller link per lesson that opens it in JupyterLab there",
+    )
+    publish.add_argument(
+        "--hub-repo",
+        metavar="URL",
+        help="the git URL the hub pulls the copy from (default: https://github.com/OWNER/NAME, the public repository)",
+    )
     publish.add_argument("--hub-branch", default="main", metavar="BRANCH", help="the branch the hub pulls (default: main)")
     publish.add_argument("--skip-check", action="store_true", help="do not check lessons/ against solutions/ first")
     publish.set_defaults(run=_publish, parser=publish)
-    grade = verbs.add_parser("grade", help="grade a class: an LMS zip or folder in; grades, feedback, item analysis out",
-                             description="Grade every notebook in SUBMISSIONS (a Canvas or Moodle zip, a folder of per-student "
-                             "folders, or an nbgrader submitted/ tree) with nbgrader, in parallel. Writes grades.csv, items.csv, "
-                             "skipped.csv, item_analysis.csv/.png, canvas.csv, feedback/ and an nbgrader course with its "
-                             "gradebook (for formgrader) to --out. A re-run resumes where the last one stopped.")
+    grade = verbs.add_parser(
+        "grade",
+        help="grade a class: an LMS zip or folder in; grades, feedback, item analysis out",
+        description="Grade every notebook in SUBMISSIONS (a Canvas or Moodle zip, a folder of per-student "
+        "folders, or an nbgrader submitted/ tree) with nbgrader, in parallel. Writes grades.csv, items.csv, "
+        "skipped.csv, item_analysis.csv/.png, canvas.csv, feedback/ and an nbgrader course with its "
+        "gradebook (for formgrader) to --out. A re-run resumes where the last one stopped.",
+    )
     grade.add_argument("submissions", type=Path, nargs="?", help="the zip file or folder of submissions")
     grade.add_argument("--out", type=Path, default=Path("grades"), help="output folder (default: grades/)")
     grade.add_argument("--jobs", type=int, help="submissions graded at once (default: the number of CPUs)")
@@ -148,27 +193,46 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--memory", type=int, default=2048, help="memory limit per kernel in MiB, 0 for none (default: 2048)")
     grade.add_argument("--roster", type=Path, help="CSV with columns lms_id,student_id mapping LMS ids to student ids")
     grade.add_argument("--force", action="store_true", help="grade again submissions an earlier run already graded")
-    grade.add_argument("--no-fork", action="store_true",
-                       help="start every kernel afresh instead of forking one that has the lessons' libraries imported")
-    grade.add_argument("--isolation", choices=("auto", "box", "none"), default="auto",
-                       help="run student code in boxes (bubblewrap: no network, no course files, no other student's; "
-                       "'box' insists, 'none' declines, default 'auto': where the machine can, with a warning where not)")
+    grade.add_argument(
+        "--no-fork",
+        action="store_true",
+        help="start every kernel afresh instead of forking one that has the lessons' libraries imported",
+    )
+    grade.add_argument(
+        "--isolation",
+        choices=("auto", "box", "none"),
+        default="auto",
+        help="run student code in boxes (bubblewrap: no network, no course files, no other student's; "
+        "'box' insists, 'none' declines, default 'auto': where the machine can, with a warning where not)",
+    )
     where = grade.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="grade on the Dask cluster whose scheduler is here, e.g. tcp://10.0.0.5:8786 (needs platformlab[dask])")
-    where.add_argument("--cluster", choices=("local",),
-                       help="grade on a Dask LocalCluster of --jobs worker processes started here, to try --scheduler")
-    grade.add_argument("--export-only", action="store_true",
-                       help="grade nothing: write the tables and feedback again from the gradebook (after manual grading)")
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on the Dask cluster whose scheduler is here, e.g. tcp://10.0.0.5:8786 (needs platformlab[dask])",
+    )
+    where.add_argument(
+        "--cluster",
+        choices=("local",),
+        help="grade on a Dask LocalCluster of --jobs worker processes started here, to try --scheduler",
+    )
+    grade.add_argument(
+        "--export-only",
+        action="store_true",
+        help="grade nothing: write the tables and feedback again from the gradebook (after manual grading)",
+    )
     grade.set_defaults(run=_grade, parser=grade)
 
     from .mutants.command import add_arguments as mutant_arguments
 
-    mutants = verbs.add_parser("mutants", help="measure how strong each exercise's tests are (mutation analysis)",
-                               description="Mutate the reference solution of every autograded exercise (the mistakes "
-                               "students make), run the exercise's visible and hidden tests against each mutant, and "
-                               "report per exercise how many the tests reject; the survivors are printed as diffs. "
-                               "Exit 1 when an exercise rejects fewer than --min-score percent.")
+    mutants = verbs.add_parser(
+        "mutants",
+        help="measure how strong each exercise's tests are (mutation analysis)",
+        description="Mutate the reference solution of every autograded exercise (the mistakes "
+        "students make), run the exercise's visible and hidden tests against each mutant, and "
+        "report per exercise how many the tests reject; the survivors are printed as diffs. "
+        "Exit 1 when an exercise rejects fewer than --min-score percent.",
+    )
     mutant_arguments(mutants)
     mutants.set_defaults(run=_mutants)
     return top

@@ -104,7 +104,9 @@ class Course:
         """Autograde one submission with nbgrader; return the autograded notebook."""
         result = self.api().autograde(stem, student, force=True, create=True)
         if not result["success"]:
-            raise NbgraderFailed(f"nbgrader could not autograde {student}/{stem}:\n{result.get('log', '')}{result.get('error', '')}")
+            raise NbgraderFailed(
+                f"nbgrader could not autograde {student}/{stem}:\n{result.get('log', '')}{result.get('error', '')}"
+            )
         return self.root / "autograded" / student / stem / f"{stem}.ipynb"
 
     def grades(self, stem: str, student: str) -> dict[str, CellGrade]:
@@ -117,7 +119,15 @@ class Course:
 
         with Gradebook(self.gradebook_url) as gradebook:
             submission = gradebook.find_submission_notebook(stem, stem, student)
-            grades = {grade.name: CellGrade(grade.name, float(grade.score), float(grade.max_score),
-                                            bool(grade.needs_manual_grade), grade.cell_type == "code", grade.auto_score)
-                      for grade in submission.grades}
+            grades = {
+                grade.name: CellGrade(
+                    grade.name,
+                    float(grade.score),
+                    float(grade.max_score),
+                    bool(grade.needs_manual_grade),
+                    grade.cell_type == "code",
+                    grade.auto_score,
+                )
+                for grade in submission.grades
+            }
             return grades, {comment.name: comment.auto_comment for comment in submission.comments}

@@ -98,8 +98,7 @@ def hub_url(hub: str, git_url: str, lesson: str, branch: str = "main") -> str:
     return NBGITPULLER.format(hub=hub.rstrip("/"), query=urlencode({"repo": git_url, "branch": branch, "urlpath": urlpath}))
 
 
-def hub_links(dest: Path, hub: str, hub_repo: str | None = None, branch: str = "main",
-              repo: str | None = None) -> dict[str, str]:
+def hub_links(dest: Path, hub: str, hub_repo: str | None = None, branch: str = "main", repo: str | None = None) -> dict[str, str]:
     """Lesson file name -> nbgitpuller link, for each lesson of the published copy ``dest``. ``hub_repo``
     is the git URL the hub pulls from; by default the public GitHub repository ``repo`` (``owner/name``,
     by default that of ``dest``'s remote ``origin``)."""
@@ -114,8 +113,9 @@ def _github_url(repo: str) -> str:
 def _repo(dest: Path, repo: str | None) -> str:
     repo = repo or github_repo(dest)
     if not repo or not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
-        raise PublishError(f"name the public GitHub repository for the Binder badge as OWNER/NAME (got {repo!r}), "
-                           "or publish into a clone of it")
+        raise PublishError(
+            f"name the public GitHub repository for the Binder badge as OWNER/NAME (got {repo!r}), or publish into a clone of it"
+        )
     return repo
 
 
@@ -137,16 +137,24 @@ def github_repo(folder: Path) -> str | None:
     if not (Path(folder) / ".git").exists():
         return None
     try:
-        url = subprocess.run(["git", "-C", str(folder), "config", "--get", "remote.origin.url"],
-                             capture_output=True, text=True, check=False).stdout.strip()
+        url = subprocess.run(
+            ["git", "-C", str(folder), "config", "--get", "remote.origin.url"], capture_output=True, text=True, check=False
+        ).stdout.strip()
     except FileNotFoundError:
         return None
     match = _GITHUB.search(url)
     return match["repo"] if match else None
 
 
-def publish(dest: Path, repo: str | None = None, ref: str = "HEAD", root: Path | None = None,
-            hub: str | None = None, hub_repo: str | None = None, hub_branch: str = "main") -> list[Path]:
+def publish(
+    dest: Path,
+    repo: str | None = None,
+    ref: str = "HEAD",
+    root: Path | None = None,
+    hub: str | None = None,
+    hub_repo: str | None = None,
+    hub_branch: str = "main",
+) -> list[Path]:
     """Write the student-only copy of the course at ``root`` to ``dest``; return the files written.
 
     ``repo`` (``owner/name``) is the public GitHub repository the Binder badge
@@ -195,14 +203,18 @@ def _lessons(root: Path) -> list[catalogue.Lesson]:
     missing = [lesson.filename for lesson in sources if lesson.stem not in students]
     stale = sorted(students - {lesson.stem for lesson in sources})
     if missing or stale:
-        raise PublishError("lessons/ does not match solutions/ (run `platformlab generate`): "
-                           + "; ".join(filter(None, [missing and f"missing {', '.join(missing)}",
-                                                     stale and f"no source for {', '.join(stale)}"])))
+        raise PublishError(
+            "lessons/ does not match solutions/ (run `platformlab generate`): "
+            + "; ".join(
+                filter(None, [missing and f"missing {', '.join(missing)}", stale and f"no source for {', '.join(stale)}"])
+            )
+        )
     return sources
 
 
-def _write(stage: Path, root: Path, found: list[catalogue.Lesson], repo: str, ref: str,
-           hub: tuple[str, str, str] | None = None) -> None:
+def _write(
+    stage: Path, root: Path, found: list[catalogue.Lesson], repo: str, ref: str, hub: tuple[str, str, str] | None = None
+) -> None:
     (stage / "lessons").mkdir()
     for lesson in found:
         shutil.copyfile(root / "lessons" / lesson.filename, stage / "lessons" / lesson.filename)
@@ -215,8 +227,9 @@ def _write(stage: Path, root: Path, found: list[catalogue.Lesson], repo: str, re
     (stage / "README.md").write_text(student_readme(root, found, repo, ref, hub), encoding="utf-8")
 
 
-def student_readme(root: Path, found: list[catalogue.Lesson], repo: str, ref: str = "HEAD",
-                   hub: tuple[str, str, str] | None = None) -> str:
+def student_readme(
+    root: Path, found: list[catalogue.Lesson], repo: str, ref: str = "HEAD", hub: tuple[str, str, str] | None = None
+) -> str:
     """The student README: the Binder badge opens the first lesson; a table links every lesson.
     With ``hub`` (its URL, the git URL it pulls and the branch), the table also has each lesson's
     nbgitpuller link, and a section says how to work on the hub."""
@@ -233,8 +246,11 @@ def student_readme(root: Path, found: list[catalogue.Lesson], repo: str, ref: st
     first = found[0]
     hub_section = ""
     if hub:
-        hub_section = string.Template(HUB_TEMPLATE.read_text(encoding="utf-8")).substitute(
-            hub=hub[0].rstrip("/"), hub_folder=hub_folder(hub[1])).strip()
+        hub_section = (
+            string.Template(HUB_TEMPLATE.read_text(encoding="utf-8"))
+            .substitute(hub=hub[0].rstrip("/"), hub_folder=hub_folder(hub[1]))
+            .strip()
+        )
     readme = string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         badge=f"[![Binder]({BADGE})]({binder_url(repo, first.filename, ref)})",
         first=first.filename,
@@ -262,8 +278,11 @@ def student_pyproject(path: Path) -> str:
     extras (the tests are not published) and tool settings other than the build's."""
     config = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     project = {key: value for key, value in config["project"].items() if key not in ("optional-dependencies", "scripts")}
-    tables = {"build-system": config["build-system"], "project": project,
-              "tool": {"hatch": {"build": {"targets": {"wheel": {"packages": ["src/platformlab"]}}}}}}
+    tables = {
+        "build-system": config["build-system"],
+        "project": project,
+        "tool": {"hatch": {"build": {"targets": {"wheel": {"packages": ["src/platformlab"]}}}}},
+    }
     head = "# The student copy of platformlab, written by `platformlab publish`: edit the course's own repository instead.\n"
     return head + _toml(tables)
 
@@ -329,8 +348,7 @@ def _split(cell: dict) -> tuple[list[str], list[str]]:
 def _significant(line: str) -> bool:
     """Whether a line says enough to give something away (not ``return x``, not an import)."""
     text = line.strip()
-    return (len(text) >= 12 and any(ch.isalnum() for ch in text)
-            and not re.match(r"(?:import\s|from\s+\S+\s+import\s|#)", text))
+    return len(text) >= 12 and any(ch.isalnum() for ch in text) and not re.match(r"(?:import\s|from\s+\S+\s+import\s|#)", text)
 
 
 def secret_lines(root: Path | None = None) -> dict[str, str]:
@@ -357,8 +375,11 @@ def secret_lines(root: Path | None = None) -> dict[str, str]:
         for line in note.read_text(encoding="utf-8").splitlines():
             hidden.setdefault(line.strip(), f"teaching-note line of instructor/{note.name}")
     shown_text = "\n".join(shown)  # what a student reads anyway, also inside longer lines
-    return {line: why for line, why in hidden.items()
-            if _significant(line) and line not in shown and not (len(line) >= LONG and line in shown_text)}
+    return {
+        line: why
+        for line, why in hidden.items()
+        if _significant(line) and line not in shown and not (len(line) >= LONG and line in shown_text)
+    }
 
 
 def _texts(path: Path):
@@ -393,7 +414,9 @@ def leaks(dest: Path, root: Path | None = None) -> list[Leak]:
         if relative.parts[0] not in CONTENTS:
             found.append(Leak(name, "", "not part of the student copy", relative.parts[0]))
             continue
-        banned = {"solutions", "answers", "instructor", "tests", "source", "autograded", "submitted", "feedback"} & set(relative.parts[:-1])
+        banned = {"solutions", "answers", "instructor", "tests", "source", "autograded", "submitted", "feedback"} & set(
+            relative.parts[:-1]
+        )
         if banned or path.name == "gradebook.db":
             found.append(Leak(name, "", "instructor material", ", ".join(sorted(banned)) or path.name))
             continue

@@ -26,8 +26,13 @@ from submissions import wrong_answers
 
 def run_grade(*args, cwd=None) -> subprocess.CompletedProcess:
     """Run the real ``platformlab grade`` command (in a new process, as an instructor would)."""
-    return subprocess.run([sys.executable, "-m", "platformlab_instructor", "grade", *map(str, args)], cwd=cwd, env=tool_environment(),
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "platformlab_instructor", "grade", *map(str, args)],
+        cwd=cwd,
+        env=tool_environment(),
+        capture_output=True,
+        text=True,
+    )
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -68,8 +73,9 @@ def available() -> list[Lesson]:
     found = []
     for lesson in lessons.find():
         if lesson.student.exists():
-            found.append(Lesson(lesson.stem, nbformat.read(lesson.solution, as_version=4),
-                                nbformat.read(lesson.student, as_version=4)))
+            found.append(
+                Lesson(lesson.stem, nbformat.read(lesson.solution, as_version=4), nbformat.read(lesson.student, as_version=4))
+            )
     return found
 
 
@@ -107,8 +113,9 @@ def kernel_crash(lesson: Lesson):
 
 def deaf_loop(lesson: Lesson):
     """The solution with a never-ending cell that ignores the interrupt sent at the time limit."""
-    return _after_setup(lesson.solution, student_cell(
-        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"))
+    return _after_setup(
+        lesson.solution, student_cell("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass")
+    )
 
 
 def deleted_test(lesson: Lesson) -> tuple[nbformat.NotebookNode, str]:

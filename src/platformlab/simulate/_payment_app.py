@@ -85,8 +85,9 @@ def _month_starts(first: str, count: int) -> pd.DatetimeIndex:
 
 
 @lru_cache(maxsize=4)
-def simulate(seed: int = SEED, users_per_cohort: int = USERS_PER_COHORT,
-             n_cohorts: int = N_COHORTS) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate(
+    seed: int = SEED, users_per_cohort: int = USERS_PER_COHORT, n_cohorts: int = N_COHORTS
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the model once; return ``(users, activity)``. Cached: callers must not modify the frames."""
     rng = np.random.default_rng(seed)
     n_months = (pd.Period(END, freq="M") - pd.Period(FIRST_COHORT, freq="M")).n + 1
@@ -131,10 +132,12 @@ def simulate(seed: int = SEED, users_per_cohort: int = USERS_PER_COHORT,
     held = {product: np.where(first[product] >= 0, n_months - first[product], 0) for product in PRODUCTS}
     credit = rng.lognormal(np.log(CREDIT_BALANCE_RMB) - 0.5, 1.0, n_users)
     wealth = rng.lognormal(np.log(WEALTH_BALANCE_RMB) - 0.5, 1.0, n_users) * (1 + WEALTH_GROWTH) ** held["wealth"]
-    users = pd.DataFrame({
-        "user_id": ids,
-        "cohort": months[cohort].strftime("%Y-%m-%d"),
-    })
+    users = pd.DataFrame(
+        {
+            "user_id": ids,
+            "cohort": months[cohort].strftime("%Y-%m-%d"),
+        }
+    )
     for product in PRODUCTS:
         users[f"first_{product}"] = [months[m].strftime("%Y-%m-%d") if m >= 0 else "" for m in first[product]]
     users["credit_balance_rmb"] = np.where(present & (held["credit"] > 0), np.rint(credit), 0).astype(np.int64)
@@ -142,11 +145,13 @@ def simulate(seed: int = SEED, users_per_cohort: int = USERS_PER_COHORT,
 
     user_index = np.concatenate(rows_user)
     month_index = np.concatenate(rows_month)
-    activity = pd.DataFrame({
-        "user_id": ids[user_index],
-        "month": months[month_index].strftime("%Y-%m-%d"),
-        "payments": np.concatenate(rows_payments).astype(np.int64),
-        "payment_value_rmb": np.concatenate(rows_value),
-    })
+    activity = pd.DataFrame(
+        {
+            "user_id": ids[user_index],
+            "month": months[month_index].strftime("%Y-%m-%d"),
+            "payments": np.concatenate(rows_payments).astype(np.int64),
+            "payment_value_rmb": np.concatenate(rows_value),
+        }
+    )
     activity = activity.iloc[np.lexsort((month_index, user_index))].reset_index(drop=True)
     return users, activity

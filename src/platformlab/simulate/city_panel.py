@@ -33,17 +33,20 @@ import pandas as pd
 SEED = 20201111
 
 
-def generate(seed: int = SEED, n_cities: int = 60, first_year: int = 2012, n_years: int = 10,
-             beta: float = 0.6, gamma: float = 0.5) -> pd.DataFrame:
+def generate(
+    seed: int = SEED, n_cities: int = 60, first_year: int = 2012, n_years: int = 10, beta: float = 0.6, gamma: float = 0.5
+) -> pd.DataFrame:
     """Return the panel: one row per city and year, counts rounded to whole numbers."""
     rng = np.random.default_rng(seed)
     size = rng.normal(0.0, 0.8, n_cities)
     t = np.arange(n_years)
     log_m = 7.0 + size[:, None] + 0.12 * t[None, :] + rng.normal(0.0, 0.25, (n_cities, n_years))
     log_b = 4.0 + beta * log_m + gamma * size[:, None] + rng.normal(0.0, 0.10, (n_cities, n_years))
-    return pd.DataFrame({
-        "city": np.repeat([f"C{i + 1:02d}" for i in range(n_cities)], n_years),
-        "year": np.tile(first_year + t, n_cities),
-        "merchants": np.rint(np.exp(log_m)).astype(int).ravel(),
-        "buyers": np.rint(np.exp(log_b) * 10).astype(int).ravel() * 100,
-    })
+    return pd.DataFrame(
+        {
+            "city": np.repeat([f"C{i + 1:02d}" for i in range(n_cities)], n_years),
+            "year": np.tile(first_year + t, n_cities),
+            "merchants": np.rint(np.exp(log_m)).astype(int).ravel(),
+            "buyers": np.rint(np.exp(log_b) * 10).astype(int).ravel() * 100,
+        }
+    )

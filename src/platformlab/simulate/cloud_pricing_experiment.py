@@ -44,8 +44,9 @@ DISCOUNTS_PCT = (0, 10, 20, 30, 40, 50)
 NOISE_SD = 0.6
 
 
-def generate(seed: int = SEED, segments: dict | None = None, discounts_pct: tuple = DISCOUNTS_PCT,
-             noise_sd: float = NOISE_SD) -> pd.DataFrame:
+def generate(
+    seed: int = SEED, segments: dict | None = None, discounts_pct: tuple = DISCOUNTS_PCT, noise_sd: float = NOISE_SD
+) -> pd.DataFrame:
     """Return the experiment: one row per customer with segment, discount, price index and usage."""
     rng = np.random.default_rng(seed)
     frames = []
@@ -54,12 +55,16 @@ def generate(seed: int = SEED, segments: dict | None = None, discounts_pct: tupl
         discount = rng.choice(np.asarray(discounts_pct), size=n)
         price = 100.0 * (1 - discount / 100)
         log_usage = np.log(base) + beta * np.log(price / 100) + rng.normal(0.0, noise_sd, n)
-        frames.append(pd.DataFrame({
-            "customer": [f"K{number + k + 1:04d}" for k in range(n)],
-            "segment": segment,
-            "discount_pct": discount.astype(int),
-            "price": np.round(price, 2),
-            "usage": np.maximum(np.rint(np.exp(log_usage)), 1).astype(int),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer": [f"K{number + k + 1:04d}" for k in range(n)],
+                    "segment": segment,
+                    "discount_pct": discount.astype(int),
+                    "price": np.round(price, 2),
+                    "usage": np.maximum(np.rint(np.exp(log_usage)), 1).astype(int),
+                }
+            )
+        )
         number += n
     return pd.concat(frames, ignore_index=True)

@@ -49,8 +49,9 @@ SEED = 20230803
 FAMILIES = {"open weights": (0.008, 0.15, 600_000), "API only": (0.012, 0.07, 150_000)}
 
 
-def generate(seed: int = SEED, months: int = 48, noise: float = 0.08,
-             families: dict[str, tuple[float, float, float]] | None = None) -> pd.DataFrame:
+def generate(
+    seed: int = SEED, months: int = 48, noise: float = 0.08, families: dict[str, tuple[float, float, float]] | None = None
+) -> pd.DataFrame:
     """Return one row per family and month: new and cumulative adopting developers.
 
     ``families`` maps a family name to its ``(p, q, m)``; by default ``FAMILIES``,
@@ -65,10 +66,14 @@ def generate(seed: int = SEED, months: int = 48, noise: float = 0.08,
             observed = int(np.rint(expected * np.exp(rng.normal(0.0, noise))))
             new.append(observed)
             cumulative += observed
-        frames.append(pd.DataFrame({
-            "family": family,
-            "month": np.arange(1, months + 1),
-            "new_developers": new,
-            "cumulative_developers": np.cumsum(new),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "family": family,
+                    "month": np.arange(1, months + 1),
+                    "new_developers": new,
+                    "cumulative_developers": np.cumsum(new),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)

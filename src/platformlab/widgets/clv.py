@@ -44,9 +44,15 @@ import numpy as np
 import pandas as pd
 
 
-def model(payment_margin: float = 0.0, product_margin: float = 5.0, retention: float = 0.97,
-          cross_sell: float = 0.04, annual_rate: float = 0.10, signup_cost: float = 0.0,
-          months: int = 60) -> pd.DataFrame:
+def model(
+    payment_margin: float = 0.0,
+    product_margin: float = 5.0,
+    retention: float = 0.97,
+    cross_sell: float = 0.04,
+    annual_rate: float = 0.10,
+    signup_cost: float = 0.0,
+    months: int = 60,
+) -> pd.DataFrame:
     """The month-by-month value of one signed-up user; ``cumulative`` ends at the lifetime value.
 
     Returns one row per month ``0 .. months - 1`` with ``survival``, ``holding``, ``margin``
@@ -54,18 +60,20 @@ def model(payment_margin: float = 0.0, product_margin: float = 5.0, retention: f
     (``signup_cost`` subtracted at month 0). Does not draw anything.
     """
     t = np.arange(int(months))
-    survival = retention ** t
+    survival = retention**t
     holding = 1.0 - (1.0 - cross_sell) ** t
     margin = payment_margin + holding * product_margin
     value = survival * margin / (1.0 + annual_rate) ** (t / 12.0)
-    return pd.DataFrame({
-        "month": t,
-        "survival": survival,
-        "holding": holding,
-        "margin": margin,
-        "value": value,
-        "cumulative": np.cumsum(value) - signup_cost,
-    })
+    return pd.DataFrame(
+        {
+            "month": t,
+            "survival": survival,
+            "holding": holding,
+            "margin": margin,
+            "value": value,
+            "cumulative": np.cumsum(value) - signup_cost,
+        }
+    )
 
 
 def product_margin_anchor() -> float:
@@ -104,18 +112,61 @@ def explorer():
         fig, ax = plt.subplots(figsize=(7, 3.5))
         sns.lineplot(data=frame, x="month", y="cumulative", ax=ax, color="#ff6a00")
         ax.axhline(0, color="grey", linewidth=1)
-        ax.set(xlabel="months since the first payment", ylabel="cumulative value (RMB per user)",
-               title=f"lifetime value RMB {clv:,.1f} per user; {payback}")
+        ax.set(
+            xlabel="months since the first payment",
+            ylabel="cumulative value (RMB per user)",
+            title=f"lifetime value RMB {clv:,.1f} per user; {payback}",
+        )
         plt.show()
 
     style = {"description_width": "initial"}
     return widgets.interactive(
         draw,
-        payment_margin=widgets.FloatSlider(value=0.0, min=-5.0, max=5.0, step=0.25, description="payment margin (RMB/month)", style=style, continuous_update=False),
-        product_margin=widgets.FloatSlider(value=5.0, min=0.0, max=15.0, step=0.5, description="product margin (RMB/holder/month)", style=style, continuous_update=False),
-        retention=widgets.FloatSlider(value=0.97, min=0.80, max=0.999, step=0.005, readout_format=".3f", description="monthly retention", style=style, continuous_update=False),
-        cross_sell=widgets.FloatSlider(value=0.04, min=0.0, max=0.20, step=0.005, readout_format=".3f", description="cross-sell rate (per month)", style=style, continuous_update=False),
-        annual_rate=widgets.FloatSlider(value=0.10, min=0.0, max=0.30, step=0.01, description="discount rate (per year)", style=style, continuous_update=False),
-        signup_cost=widgets.FloatSlider(value=0.0, min=0.0, max=100.0, step=5.0, description="sign-up subsidy (RMB)", style=style, continuous_update=False),
-        months=widgets.IntSlider(value=60, min=12, max=120, step=6, description="horizon (months)", style=style, continuous_update=False),
+        payment_margin=widgets.FloatSlider(
+            value=0.0,
+            min=-5.0,
+            max=5.0,
+            step=0.25,
+            description="payment margin (RMB/month)",
+            style=style,
+            continuous_update=False,
+        ),
+        product_margin=widgets.FloatSlider(
+            value=5.0,
+            min=0.0,
+            max=15.0,
+            step=0.5,
+            description="product margin (RMB/holder/month)",
+            style=style,
+            continuous_update=False,
+        ),
+        retention=widgets.FloatSlider(
+            value=0.97,
+            min=0.80,
+            max=0.999,
+            step=0.005,
+            readout_format=".3f",
+            description="monthly retention",
+            style=style,
+            continuous_update=False,
+        ),
+        cross_sell=widgets.FloatSlider(
+            value=0.04,
+            min=0.0,
+            max=0.20,
+            step=0.005,
+            readout_format=".3f",
+            description="cross-sell rate (per month)",
+            style=style,
+            continuous_update=False,
+        ),
+        annual_rate=widgets.FloatSlider(
+            value=0.10, min=0.0, max=0.30, step=0.01, description="discount rate (per year)", style=style, continuous_update=False
+        ),
+        signup_cost=widgets.FloatSlider(
+            value=0.0, min=0.0, max=100.0, step=5.0, description="sign-up subsidy (RMB)", style=style, continuous_update=False
+        ),
+        months=widgets.IntSlider(
+            value=60, min=12, max=120, step=6, description="horizon (months)", style=style, continuous_update=False
+        ),
     )

@@ -45,8 +45,7 @@ def peak_month(p: float, q: float) -> float:
     return math.log(q / p) / (p + q) if q > p else 0.0
 
 
-def strategies(open_bass: dict, closed_bass: dict, open_profit: float, closed_profit: float,
-               months: int = 96) -> pd.DataFrame:
+def strategies(open_bass: dict, closed_bass: dict, open_profit: float, closed_profit: float, months: int = 96) -> pd.DataFrame:
     """Month by month: adopters and profit of an open and a closed strategy.
 
     ``open_bass`` and ``closed_bass`` are dicts with ``p``, ``q`` and ``m`` (extra keys
@@ -98,22 +97,40 @@ def explorer():
         left.set(ylabel="new adopters in the month", title=f"peak near month {peak_month(p, q):.0f}")
         sns.lineplot(data=path, x="month", y="cumulative", ax=right, color="#ff6a00")
         right.axhline(m_thousands * 1000, color="#7f7f7f", linestyle=":")
-        right.set(ylabel="adopters so far", ylim=(0, m_thousands * 1000 * 1.05),
-                  title="adopters so far, and the market potential m (dotted)")
+        right.set(
+            ylabel="adopters so far",
+            ylim=(0, m_thousands * 1000 * 1.05),
+            title="adopters so far, and the market potential m (dotted)",
+        )
         fig.tight_layout()
         plt.show()
 
     style = {"description_width": "initial"}
     return widgets.interactive(
         draw,
-        p=widgets.FloatSlider(value=0.008, min=0.001, max=0.05, step=0.001, readout_format=".3f",
-                              description="innovation p", style=style, continuous_update=False),
-        q=widgets.FloatSlider(value=0.15, min=0.0, max=0.5, step=0.01, description="imitation q", style=style,
-                              continuous_update=False),
-        m_thousands=widgets.IntSlider(value=600, min=50, max=1500, step=50, description="market potential m (thousands)",
-                                      style=style, continuous_update=False),
-        months=widgets.IntSlider(value=48, min=12, max=120, step=6, description="months", style=style,
-                                 continuous_update=False),
+        p=widgets.FloatSlider(
+            value=0.008,
+            min=0.001,
+            max=0.05,
+            step=0.001,
+            readout_format=".3f",
+            description="innovation p",
+            style=style,
+            continuous_update=False,
+        ),
+        q=widgets.FloatSlider(
+            value=0.15, min=0.0, max=0.5, step=0.01, description="imitation q", style=style, continuous_update=False
+        ),
+        m_thousands=widgets.IntSlider(
+            value=600,
+            min=50,
+            max=1500,
+            step=50,
+            description="market potential m (thousands)",
+            style=style,
+            continuous_update=False,
+        ),
+        months=widgets.IntSlider(value=48, min=12, max=120, step=6, description="months", style=style, continuous_update=False),
     )
 
 
@@ -134,35 +151,56 @@ def strategy_explorer(open_bass: dict | None = None, closed_bass: dict | None = 
     closed_bass = closed_bass or dict(zip("pqm", FAMILIES["API only"]))
 
     def draw(m_multiple, q_multiple, p_multiple, conversion, spend, margin, fee, months):
-        opened = {"p": closed_bass["p"] * p_multiple, "q": closed_bass["q"] * q_multiple,
-                  "m": closed_bass["m"] * m_multiple}
+        opened = {"p": closed_bass["p"] * p_multiple, "q": closed_bass["q"] * q_multiple, "m": closed_bass["m"] * m_multiple}
         paths = strategies(opened, closed_bass, conversion * spend * margin, fee, months)
         facts = summary(paths)
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
         sns.lineplot(data=paths, x="month", y="open_adopters", ax=left, color="#ff6a00", label="open adopters")
         if math.isfinite(paths["bar"].iloc[0]):
-            sns.lineplot(data=paths, x="month", y="bar", ax=left, color="#7f7f7f", linestyle="--",
-                         label="bar: closed adopters x f / (c s g)")
+            sns.lineplot(
+                data=paths,
+                x="month",
+                y="bar",
+                ax=left,
+                color="#7f7f7f",
+                linestyle="--",
+                label="bar: closed adopters x f / (c s g)",
+            )
         left.set(ylabel="adopters so far", title="open adoption against the bar of the same month")
-        long = paths.melt(id_vars="month", value_vars=["open_profit", "closed_profit"],
-                          var_name="strategy", value_name="profit")
+        long = paths.melt(id_vars="month", value_vars=["open_profit", "closed_profit"], var_name="strategy", value_name="profit")
         sns.lineplot(data=long, x="month", y="profit", hue="strategy", ax=right)
         ahead = facts["first month open earns more"]
-        right.set(ylabel="profit in the month (yuan)",
-                  title=(f"open earns more from month {ahead}" if ahead and facts["open earns more in the last month"]
-                         else f"open earns more in month {ahead}, less at the end" if ahead
-                         else f"open never earns more within {months} months"))
+        right.set(
+            ylabel="profit in the month (yuan)",
+            title=(
+                f"open earns more from month {ahead}"
+                if ahead and facts["open earns more in the last month"]
+                else f"open earns more in month {ahead}, less at the end"
+                if ahead
+                else f"open never earns more within {months} months"
+            ),
+        )
         fig.tight_layout()
         plt.show()
-        print("long run: open pays if m_open / m_closed >= f / (c s g) = "
-              + (f"{fee / (conversion * spend * margin):.2f}" if conversion * spend * margin > 0 else "infinity")
-              + f"; here m_open / m_closed = {m_multiple:.2f}")
+        print(
+            "long run: open pays if m_open / m_closed >= f / (c s g) = "
+            + (f"{fee / (conversion * spend * margin):.2f}" if conversion * spend * margin > 0 else "infinity")
+            + f"; here m_open / m_closed = {m_multiple:.2f}"
+        )
 
     style = {"description_width": "initial"}
 
     def slider(value, low, high, step, description, fmt=".2f"):
-        return widgets.FloatSlider(value=round(value, 2), min=low, max=high, step=step, readout_format=fmt,
-                                   description=description, style=style, continuous_update=False)
+        return widgets.FloatSlider(
+            value=round(value, 2),
+            min=low,
+            max=high,
+            step=step,
+            readout_format=fmt,
+            description=description,
+            style=style,
+            continuous_update=False,
+        )
 
     return widgets.interactive(
         draw,
@@ -170,11 +208,12 @@ def strategy_explorer(open_bass: dict | None = None, closed_bass: dict | None = 
         q_multiple=slider(open_bass["q"] / closed_bass["q"], 0.25, 4.0, 0.05, "open q ÷ closed q"),
         p_multiple=slider(open_bass["p"] / closed_bass["p"], 0.25, 4.0, 0.05, "open p ÷ closed p"),
         conversion=slider(0.2, 0.0, 1.0, 0.01, "conversion c"),
-        spend=widgets.IntSlider(value=6000, min=0, max=20000, step=500, description="cloud spend s (yuan/year)",
-                                style=style, continuous_update=False),
+        spend=widgets.IntSlider(
+            value=6000, min=0, max=20000, step=500, description="cloud spend s (yuan/year)", style=style, continuous_update=False
+        ),
         margin=slider(0.25, 0.0, 0.6, 0.01, "cloud margin g"),
-        fee=widgets.IntSlider(value=600, min=0, max=3000, step=50, description="fee profit f (yuan/year)",
-                              style=style, continuous_update=False),
-        months=widgets.IntSlider(value=96, min=12, max=240, step=12, description="months", style=style,
-                                 continuous_update=False),
+        fee=widgets.IntSlider(
+            value=600, min=0, max=3000, step=50, description="fee profit f (yuan/year)", style=style, continuous_update=False
+        ),
+        months=widgets.IntSlider(value=96, min=12, max=240, step=12, description="months", style=style, continuous_update=False),
     )

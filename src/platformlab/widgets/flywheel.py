@@ -21,8 +21,9 @@ from __future__ import annotations
 import pandas as pd
 
 
-def model(e_bm: float = 0.6, e_mb: float = 0.8, subsidy: float = 0.2, base_b: float = 0.02,
-          base_m: float = 0.02, periods: int = 12) -> pd.DataFrame:
+def model(
+    e_bm: float = 0.6, e_mb: float = 0.8, subsidy: float = 0.2, base_b: float = 0.02, base_m: float = 0.02, periods: int = 12
+) -> pd.DataFrame:
     """Simulate ``periods`` periods from 1,000 buyers and 100 merchants.
 
     ``subsidy`` is the extra buyer growth in the first period (0.2 = +20%).
@@ -38,8 +39,9 @@ def model(e_bm: float = 0.6, e_mb: float = 0.8, subsidy: float = 0.2, base_b: fl
     return pd.DataFrame(rows)
 
 
-def subsidy_effect(e_bm: float = 0.6, e_mb: float = 0.8, subsidy: float = 0.2, base_b: float = 0.02,
-                   base_m: float = 0.02, periods: int = 12) -> pd.DataFrame:
+def subsidy_effect(
+    e_bm: float = 0.6, e_mb: float = 0.8, subsidy: float = 0.2, base_b: float = 0.02, base_m: float = 0.02, periods: int = 12
+) -> pd.DataFrame:
     """The subsidy's own effect: the path with the push against the same path without it.
 
     One row per period: ``buyers`` and ``merchants`` with the subsidy,
@@ -50,15 +52,19 @@ def subsidy_effect(e_bm: float = 0.6, e_mb: float = 0.8, subsidy: float = 0.2, b
     """
     kwargs = dict(e_bm=e_bm, e_mb=e_mb, base_b=base_b, base_m=base_m, periods=periods)
     pushed, plain = model(subsidy=subsidy, **kwargs), model(subsidy=0.0, **kwargs)
-    return pd.DataFrame({
-        "period": pushed["period"],
-        "buyers": pushed["buyers"], "merchants": pushed["merchants"],
-        "buyers_without": plain["buyers"], "merchants_without": plain["merchants"],
-        "buyers_gain": pushed["buyers"] / plain["buyers"] - 1,
-        "merchants_gain": pushed["merchants"] / plain["merchants"] - 1,
-        "extra_buyer_growth": pushed["buyer_growth"] - plain["buyer_growth"],
-        "extra_merchant_growth": pushed["merchant_growth"] - plain["merchant_growth"],
-    })
+    return pd.DataFrame(
+        {
+            "period": pushed["period"],
+            "buyers": pushed["buyers"],
+            "merchants": pushed["merchants"],
+            "buyers_without": plain["buyers"],
+            "merchants_without": plain["merchants"],
+            "buyers_gain": pushed["buyers"] / plain["buyers"] - 1,
+            "merchants_gain": pushed["merchants"] / plain["merchants"] - 1,
+            "extra_buyer_growth": pushed["buyer_growth"] - plain["buyer_growth"],
+            "extra_merchant_growth": pushed["merchant_growth"] - plain["merchant_growth"],
+        }
+    )
 
 
 def verdict(e_bm: float, e_mb: float) -> str:
@@ -102,8 +108,19 @@ def explorer():
     slider = dict(min=0.0, max=1.5, step=0.05, continuous_update=False)
     return widgets.interactive(
         draw,
-        e_bm=widgets.FloatSlider(value=0.6, description="buyers \u2190 merchants", style={"description_width": "initial"}, **slider),
-        e_mb=widgets.FloatSlider(value=0.8, description="merchants \u2190 buyers", style={"description_width": "initial"}, **slider),
-        subsidy=widgets.FloatSlider(value=0.2, min=0.0, max=1.0, step=0.05, description="first-period subsidy",
-                                    style={"description_width": "initial"}, continuous_update=False),
+        e_bm=widgets.FloatSlider(
+            value=0.6, description="buyers \u2190 merchants", style={"description_width": "initial"}, **slider
+        ),
+        e_mb=widgets.FloatSlider(
+            value=0.8, description="merchants \u2190 buyers", style={"description_width": "initial"}, **slider
+        ),
+        subsidy=widgets.FloatSlider(
+            value=0.2,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            description="first-period subsidy",
+            style={"description_width": "initial"},
+            continuous_update=False,
+        ),
     )

@@ -44,9 +44,16 @@ from __future__ import annotations
 import pandas as pd
 
 
-def model(cut: float = 0.3, elasticity: float = -2.0, unit_cost: float = 0.5, years: int = 12,
-          growth: float = 0.15, adoption: float = 0.35, scale: float = 0.15,
-          discount_rate: float = 0.10) -> pd.DataFrame:
+def model(
+    cut: float = 0.3,
+    elasticity: float = -2.0,
+    unit_cost: float = 0.5,
+    years: int = 12,
+    growth: float = 0.15,
+    adoption: float = 0.35,
+    scale: float = 0.15,
+    discount_rate: float = 0.10,
+) -> pd.DataFrame:
     """Simulate ``years`` years after a cut, with and without it.
 
     Returns one row per year (0 to ``years``) and scenario (``"cut"``, ``"no cut"``) with
@@ -69,9 +76,19 @@ def model(cut: float = 0.3, elasticity: float = -2.0, unit_cost: float = 0.5, ye
             cost = unit_cost * (volume / 100) ** (-scale)
             revenue = price * volume
             profit = (price - cost) * volume
-            rows.append({"year": year, "scenario": scenario, "price": price, "volume": volume, "unit_cost": cost,
-                         "revenue": revenue, "profit": profit, "margin": profit / revenue,
-                         "discount": 1 / (1 + discount_rate) ** year})
+            rows.append(
+                {
+                    "year": year,
+                    "scenario": scenario,
+                    "price": price,
+                    "volume": volume,
+                    "unit_cost": cost,
+                    "revenue": revenue,
+                    "profit": profit,
+                    "margin": profit / revenue,
+                    "discount": 1 / (1 + discount_rate) ** year,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -86,8 +103,9 @@ def gain(frame: pd.DataFrame) -> pd.DataFrame:
     extra = wide["cut"] - wide["no cut"]
     factor = frame.drop_duplicates("year").set_index("year")["discount"] if "discount" in frame else 1.0
     present = extra * factor
-    return pd.DataFrame({"extra_profit": extra, "cumulative": extra.cumsum(),
-                         "present_value": present, "cumulative_pv": present.cumsum()})
+    return pd.DataFrame(
+        {"extra_profit": extra, "cumulative": extra.cumsum(), "present_value": present, "cumulative_pv": present.cumsum()}
+    )
 
 
 def payback_year(frame: pd.DataFrame, discounted: bool = True) -> int | None:
@@ -109,18 +127,22 @@ def draw(frame: pd.DataFrame):
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     sns.lineplot(data=frame, x="year", y="revenue", hue="scenario", hue_order=["no cut", "cut"], marker="o", ax=axes[0])
     axes[0].set(ylabel="revenue (year 0 = 100)", title="revenue")
-    sns.lineplot(data=frame, x="year", y="margin", hue="scenario", hue_order=["no cut", "cut"], marker="o",
-                 legend=False, ax=axes[1])
+    sns.lineplot(
+        data=frame, x="year", y="margin", hue="scenario", hue_order=["no cut", "cut"], marker="o", legend=False, ax=axes[1]
+    )
     axes[1].axhline(0, color="black", linewidth=0.8)
     axes[1].set(ylabel="profit / revenue", title="margin")
     curve = gain(frame).reset_index()
     sns.lineplot(data=curve, x="year", y="cumulative_pv", marker="o", color="#1f4e79", label="discounted", ax=axes[2])
-    sns.lineplot(data=curve, x="year", y="cumulative", marker=".", color="#999999", linestyle="--",
-                 label="undiscounted", ax=axes[2])
+    sns.lineplot(
+        data=curve, x="year", y="cumulative", marker=".", color="#999999", linestyle="--", label="undiscounted", ax=axes[2]
+    )
     axes[2].axhline(0, color="black", linewidth=0.8)
     payback = payback_year(frame)
-    axes[2].set(ylabel="cumulative extra profit (year-0 money)",
-                title="J-curve: " + (f"discounted payback in year {payback}" if payback else "no discounted payback in this horizon"))
+    axes[2].set(
+        ylabel="cumulative extra profit (year-0 money)",
+        title="J-curve: " + (f"discounted payback in year {payback}" if payback else "no discounted payback in this horizon"),
+    )
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
@@ -139,14 +161,23 @@ def explorer():
     style = {"description_width": "initial"}
     return widgets.interactive(
         show,
-        cut=widgets.FloatSlider(value=0.3, min=0.0, max=0.9, step=0.05, description="price cut (share)", style=style,
-                                continuous_update=False),
-        elasticity=widgets.FloatSlider(value=-2.0, min=-3.0, max=-0.2, step=0.1, description="price elasticity",
-                                       style=style, continuous_update=False),
-        unit_cost=widgets.FloatSlider(value=0.5, min=0.1, max=0.9, step=0.05, description="unit cost (share of list price)",
-                                      style=style, continuous_update=False),
-        discount_rate=widgets.FloatSlider(value=0.10, min=0.0, max=0.30, step=0.01, description="discount rate (per year)",
-                                          style=style, continuous_update=False),
+        cut=widgets.FloatSlider(
+            value=0.3, min=0.0, max=0.9, step=0.05, description="price cut (share)", style=style, continuous_update=False
+        ),
+        elasticity=widgets.FloatSlider(
+            value=-2.0, min=-3.0, max=-0.2, step=0.1, description="price elasticity", style=style, continuous_update=False
+        ),
+        unit_cost=widgets.FloatSlider(
+            value=0.5,
+            min=0.1,
+            max=0.9,
+            step=0.05,
+            description="unit cost (share of list price)",
+            style=style,
+            continuous_update=False,
+        ),
+        discount_rate=widgets.FloatSlider(
+            value=0.10, min=0.0, max=0.30, step=0.01, description="discount rate (per year)", style=style, continuous_update=False
+        ),
         years=widgets.IntSlider(value=12, min=3, max=20, description="years", style=style, continuous_update=False),
     )
-

@@ -89,8 +89,9 @@ def connect(scheduler: str, workers: int = 2, timeout: float = CONNECT_TIMEOUT) 
     cluster = None
     try:
         if scheduler == LOCAL:
-            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                               dashboard_address=None)
+            cluster = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+            )
             scheduler = cluster.scheduler_address
         client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
@@ -107,8 +108,10 @@ def connect(scheduler: str, workers: int = 2, timeout: float = CONNECT_TIMEOUT) 
         raise ClusterError(f"the Dask scheduler at {scheduler} has no worker ready after {timeout:g} s ({error})") from None
     except Exception as error:  # a worker without platformlab cannot even unpickle the probe
         connection.close()
-        raise ClusterError(f"the Dask workers cannot run platformlab ({type(error).__name__}: {error}); "
-                           "install platformlab[dask] on every worker, with the same pins") from None
+        raise ClusterError(
+            f"the Dask workers cannot run platformlab ({type(error).__name__}: {error}); "
+            "install platformlab[dask] on every worker, with the same pins"
+        ) from None
     from platformlab import __version__
 
     wrong = {address: version for address, version in versions.items() if version != __version__}
@@ -119,8 +122,15 @@ def connect(scheduler: str, workers: int = 2, timeout: float = CONNECT_TIMEOUT) 
     return connection
 
 
-def run(tasks: list[Task], settings: worker.Settings, work: Path, jobs: int,
-        on_result: Callable[[Task, Result], None], progress: Progress, connection: Connection | None = None) -> None:
+def run(
+    tasks: list[Task],
+    settings: worker.Settings,
+    work: Path,
+    jobs: int,
+    on_result: Callable[[Task, Result], None],
+    progress: Progress,
+    connection: Connection | None = None,
+) -> None:
     """Grade ``tasks`` on the cluster of ``connection``, calling ``on_result(task, result)`` here, one at a time.
 
     ``work`` and ``jobs`` are the local pool's: the workers use folders of their own, and the cluster's
@@ -143,8 +153,18 @@ def run(tasks: list[Task], settings: worker.Settings, work: Path, jobs: int,
 
     def submit() -> None:
         task = queue.pop()
-        future = client.submit(grade_remote, asdict(settings), digest, shipped, task.key, task.lesson, Path(task.path).read_bytes(),
-                               key=f"platformlab-grade-{run_id}-{task.key}", retries=1, pure=False)
+        future = client.submit(
+            grade_remote,
+            asdict(settings),
+            digest,
+            shipped,
+            task.key,
+            task.lesson,
+            Path(task.path).read_bytes(),
+            key=f"platformlab-grade-{run_id}-{task.key}",
+            retries=1,
+            pure=False,
+        )
         in_flight[future.key] = (task, future)
         futures.add(future)
 
@@ -285,8 +305,14 @@ def _start(settings: dict, digest: str, files: dict[str, bytes]) -> None:
         target.write_bytes(data)
     fallbacks = folder / "fallbacks.log"
     (folder / "workers").mkdir()
-    local = worker.Settings(**{**settings, "template": str(folder / "template"), "fallback_log": str(fallbacks),
-                               "releases": {stem: str(folder / "release" / f"{stem}.ipynb") for stem in settings["releases"]}})
+    local = worker.Settings(
+        **{
+            **settings,
+            "template": str(folder / "template"),
+            "fallback_log": str(fallbacks),
+            "releases": {stem: str(folder / "release" / f"{stem}.ipynb") for stem in settings["releases"]},
+        }
+    )
     worker.start(local, str(folder / "workers"))
     Finalize(None, shutil.rmtree, args=(str(folder),), kwargs={"ignore_errors": True}, exitpriority=5)
     _ready.clear()
@@ -305,8 +331,9 @@ def _new_fallbacks() -> list[str]:
     return text.splitlines()
 
 
-def grade_remote(settings: dict, digest: str, files: dict[str, bytes], key: str, lesson: str,
-                 submission: bytes) -> tuple[Result, dict[str, bytes], list[str]]:
+def grade_remote(
+    settings: dict, digest: str, files: dict[str, bytes], key: str, lesson: str, submission: bytes
+) -> tuple[Result, dict[str, bytes], list[str]]:
     """Grade one submission on a Dask worker: the result, the staging files' bytes and new fallback notes.
 
     The work runs on one thread of this module's: one submission at a time per process, as
@@ -318,8 +345,9 @@ def grade_remote(settings: dict, digest: str, files: dict[str, bytes], key: str,
     return _on_grading_thread(_grade_here, settings, digest, files, key, lesson, submission).result()
 
 
-def _grade_here(settings: dict, digest: str, files: dict[str, bytes], key: str, lesson: str,
-                submission: bytes) -> tuple[Result, dict[str, bytes], list[str]]:
+def _grade_here(
+    settings: dict, digest: str, files: dict[str, bytes], key: str, lesson: str, submission: bytes
+) -> tuple[Result, dict[str, bytes], list[str]]:
     from . import worker
 
     _start(settings, digest, files)

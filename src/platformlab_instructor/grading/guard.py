@@ -26,14 +26,29 @@ import sys
 NAME = "_platformlab_guard"
 EVENTS = ("pre_execute", "pre_run_cell", "post_execute", "post_run_cell")
 #: functions tests compare with, by dotted name (each module is imported at the baseline if it can be)
-LIBRARY = ("math.isclose", "numpy.allclose", "numpy.isclose", "numpy.array_equal", "numpy.testing.assert_allclose",
-           "numpy.testing.assert_array_equal", "numpy.testing.assert_almost_equal", "pandas.testing.assert_frame_equal",
-           "pandas.testing.assert_series_equal", "pandas.testing.assert_index_equal", "pandas.DataFrame.equals",
-           "pandas.Series.equals", "pandas.DataFrame.__eq__", "pandas.Series.__eq__")
+LIBRARY = (
+    "math.isclose",
+    "numpy.allclose",
+    "numpy.isclose",
+    "numpy.array_equal",
+    "numpy.testing.assert_allclose",
+    "numpy.testing.assert_array_equal",
+    "numpy.testing.assert_almost_equal",
+    "pandas.testing.assert_frame_equal",
+    "pandas.testing.assert_series_equal",
+    "pandas.testing.assert_index_equal",
+    "pandas.DataFrame.equals",
+    "pandas.Series.equals",
+    "pandas.DataFrame.__eq__",
+    "pandas.Series.__eq__",
+)
 MODULES = ("builtins", "math", "numpy", "numpy.testing", "pandas", "pandas.testing")
 #: hooks that libraries register while a notebook uses them (matplotlib's inline backend)
-LIBRARY_HOOKS = ("matplotlib.pyplot._draw_all_if_interactive", "matplotlib_inline.backend_inline.flush_figures",
-                 "matplotlib_inline.backend_inline.configure_once")
+LIBRARY_HOOKS = (
+    "matplotlib.pyplot._draw_all_if_interactive",
+    "matplotlib_inline.backend_inline.flush_figures",
+    "matplotlib_inline.backend_inline.configure_once",
+)
 #: builtins names IPython itself rebinds as cells run
 MOVING = {"_", "__", "___"}
 STATE = {}
@@ -64,17 +79,27 @@ def _label(value):
 def _transformer_lists(ip):
     """(label, owner, attribute) of every list of code transformers IPython applies to a cell."""
     manager = ip.input_transformer_manager
-    return [("input transformer", ip, "input_transformers_post"), ("AST transformer", ip, "ast_transformers"),
-            ("input transformer", manager, "cleanup_transforms"), ("input transformer", manager, "line_transforms"),
-            ("input transformer", manager, "token_transformers")]
+    return [
+        ("input transformer", ip, "input_transformers_post"),
+        ("AST transformer", ip, "ast_transformers"),
+        ("input transformer", manager, "cleanup_transforms"),
+        ("input transformer", manager, "line_transforms"),
+        ("input transformer", manager, "token_transformers"),
+    ]
 
 
 def _objects(ip):
     """The kernel objects a cell's result and errors pass through: (label, owner, attribute)."""
     # (not sys.displayhook: IPython swaps it in and out around each cell; its display trap holds the real one)
-    return [("IPython's display trap", ip.display_trap, "hook"), ("IPython's display hook", ip, "displayhook"), ("IPython's display publisher", ip, "display_pub"),
-            ("IPython's display formatter", ip, "display_formatter"), ("IPython's compiler", ip, "compile"),
-            ("IPython's input transformer manager", ip, "input_transformer_manager"), ("IPython's events", ip, "events")]
+    return [
+        ("IPython's display trap", ip.display_trap, "hook"),
+        ("IPython's display hook", ip, "displayhook"),
+        ("IPython's display publisher", ip, "display_pub"),
+        ("IPython's display formatter", ip, "display_formatter"),
+        ("IPython's compiler", ip, "compile"),
+        ("IPython's input transformer manager", ip, "input_transformer_manager"),
+        ("IPython's events", ip, "events"),
+    ]
 
 
 def _classes(ip):

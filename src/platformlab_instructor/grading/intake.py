@@ -177,8 +177,13 @@ def _who(parts: list[str], wrapper: int) -> tuple[str | None, dict]:
     match = CANVAS.match(parts[-1])
     if match:
         login = match["login"]
-        return login, {"keys": [match["userid"], login], "canvas_id": match["userid"], "login": login,
-                       "late": bool(match["late"]), "submission_id": match["subid"]}
+        return login, {
+            "keys": [match["userid"], login],
+            "canvas_id": match["userid"],
+            "login": login,
+            "late": bool(match["late"]),
+            "submission_id": match["subid"],
+        }
     if len(parts) - wrapper >= 2:
         name = parts[wrapper]
         return name, {"keys": [name], "folder": name}
@@ -209,7 +214,9 @@ def read_roster(path: Path) -> dict[str, str]:
         rows = list(csv.DictReader(handle))
     if not rows or not {"lms_id", "student_id"} <= set(rows[0]):
         raise ValueError(f"roster {path} needs the columns lms_id and student_id")
-    return {row["lms_id"].strip(): row["student_id"].strip() for row in rows if row["lms_id"].strip() and row["student_id"].strip()}
+    return {
+        row["lms_id"].strip(): row["student_id"].strip() for row in rows if row["lms_id"].strip() and row["student_id"].strip()
+    }
 
 
 def nbgrader_timestamps(entries: list[Entry]) -> None:

@@ -66,8 +66,12 @@ def cell_name(cell) -> str:
 
 def is_test(cell) -> bool:
     """An autograded test cell (nbgrader scores it from its outputs)."""
-    return cell.cell_type == "code" and isinstance(cell.metadata.get("nbgrader"), dict) and utils.is_grade(cell) \
+    return (
+        cell.cell_type == "code"
+        and isinstance(cell.metadata.get("nbgrader"), dict)
+        and utils.is_grade(cell)
         and not utils.is_solution(cell)
+    )
 
 
 def names_used(source: str) -> list[str]:
@@ -117,8 +121,20 @@ class BoundedKernelManager(AsyncKernelManager):
             note_fallback(self.fallback_log, f"the kernel runs another Python: {command[:1]}")
             zygote = ""
         box = ["--box", self.folder, "--readable", self.readable] if self.boxed else []
-        return [sys.executable, "-m", "platformlab_instructor.grading.launcher", "--memory", str(self.memory_limit),
-                "--zygote", zygote, "--fallback-log", self.fallback_log, *box, "--", *command]
+        return [
+            sys.executable,
+            "-m",
+            "platformlab_instructor.grading.launcher",
+            "--memory",
+            str(self.memory_limit),
+            "--zygote",
+            zygote,
+            "--fallback-log",
+            self.fallback_log,
+            *box,
+            "--",
+            *command,
+        ]
 
 
 class BoundedExecute(Execute):
@@ -221,9 +237,17 @@ class BoundedExecute(Execute):
             if index == len(self.nb.cells) - 1 and self._guarded:
                 self._final_check()
             return cell, resources
-        cell.outputs.append(from_dict({"output_type": "error", "ename": ename, "traceback": [f"{ename}: {evalue}"],
-                                       "evalue": evalue + "; the grader started a new kernel and ran the cells "
-                                                          "before this one again, so the rest still scores"}))
+        cell.outputs.append(
+            from_dict(
+                {
+                    "output_type": "error",
+                    "ename": ename,
+                    "traceback": [f"{ename}: {evalue}"],
+                    "evalue": evalue + "; the grader started a new kernel and ran the cells "
+                    "before this one again, so the rest still scores",
+                }
+            )
+        )
         since = time.monotonic()
         run_sync(self._replace_kernel)(index)
         self.timed("kernel replaced", since)
@@ -286,8 +310,9 @@ class BoundedExecute(Execute):
         value = reply["content"].get("user_expressions", {}).get("r", {})
         if value.get("status") != "ok":
             self.flags.append("the kernel's answers to the grader were broken")
-            raise ValueError("the notebook's kernel could not answer the test "
-                             f"({value.get('ename', reply['content'].get('status'))})")
+            raise ValueError(
+                f"the notebook's kernel could not answer the test ({value.get('ename', reply['content'].get('status'))})"
+            )
         text = ast.literal_eval(value["data"]["text/plain"])
         if not isinstance(text, str):
             raise ValueError("the notebook's kernel gave the test a malformed answer")
@@ -312,8 +337,10 @@ class BoundedExecute(Execute):
         nonce = secrets.token_hex(8)
         if call == "baseline":  # the wire's functions, for the tests' questions, and the guard's baseline
             self._guarded = False
-            code = (f"__import__('builtins').exec({WIRE_SOURCE!r}, {{'__name__': {wire.NAME!r}}})\n"
-                    f"__import__('builtins').exec({GUARD_SOURCE!r}, {{'__name__': '_platformlab_guard'}})")
+            code = (
+                f"__import__('builtins').exec({WIRE_SOURCE!r}, {{'__name__': {wire.NAME!r}}})\n"
+                f"__import__('builtins').exec({GUARD_SOURCE!r}, {{'__name__': '_platformlab_guard'}})"
+            )
             arguments = repr(nonce)
         else:
             code, arguments = "pass", f"{nonce!r}, {names!r}"

@@ -64,8 +64,10 @@ class Summary:
 
     def text(self) -> str:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items())) or "none"
-        lines = [f"{sum(self.statuses.values())} submissions: {counts}; {self.skipped} files skipped.",
-                 f"Graded now: {self.graded_now}; already graded in an earlier run: {self.reused}."]
+        lines = [
+            f"{sum(self.statuses.values())} submissions: {counts}; {self.skipped} files skipped.",
+            f"Graded now: {self.graded_now}; already graded in an earlier run: {self.reused}.",
+        ]
         lines += [f"  {label:<16} {path}" for label, path in self.files.items()]
         return "\n".join(lines)
 
@@ -83,7 +85,9 @@ def _course(out: Path, sources: dict[str, Path], timeout: int, generate: bool = 
     course = worker.GradingCourse(out / "course", sources, timeout=timeout)
     (out / "course" / "nbgrader_config.py").write_text(
         "# Written by platformlab grade: run `nbgrader formgrader` here to grade the written answers.\n"
-        "c = get_config()  # noqa\n", encoding="utf-8")
+        "c = get_config()  # noqa\n",
+        encoding="utf-8",
+    )
     if generate:
         # nbgrader's generate step is skipped for a lesson whose source is byte for byte what
         # the last run generated from (a re-run after a crash, or --export-only)
@@ -101,9 +105,20 @@ def _course(out: Path, sources: dict[str, Path], timeout: int, generate: bool = 
     return course
 
 
-def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60, force: bool = False,
-          roster=None, sources: dict[str, Path] | None = None, memory: int = 2048, progress: bool = True,
-          fork: bool = True, isolation: str = "auto", scheduler: str | None = None) -> Summary:
+def grade(
+    submissions,
+    out="grades",
+    jobs: int | None = None,
+    timeout: int = 60,
+    force: bool = False,
+    roster=None,
+    sources: dict[str, Path] | None = None,
+    memory: int = 2048,
+    progress: bool = True,
+    fork: bool = True,
+    isolation: str = "auto",
+    scheduler: str | None = None,
+) -> Summary:
     """Grade every notebook in ``submissions`` (a zip or a folder) against the lessons.
 
     Args:
@@ -141,8 +156,20 @@ def grade(submissions, out="grades", jobs: int | None = None, timeout: int = 60,
             connection.close()
 
 
-def _grade(submissions: Path, out: Path, sources: dict[str, Path], jobs, timeout, force, roster, memory, progress, fork,
-           isolation, connection: cluster.Connection | None) -> Summary:
+def _grade(
+    submissions: Path,
+    out: Path,
+    sources: dict[str, Path],
+    jobs,
+    timeout,
+    force,
+    roster,
+    memory,
+    progress,
+    fork,
+    isolation,
+    connection: cluster.Connection | None,
+) -> Summary:
     work = out / ".work"
     work.mkdir(parents=True, exist_ok=True)
     worker.quiet()
@@ -177,13 +204,26 @@ def _grade(submissions: Path, out: Path, sources: dict[str, Path], jobs, timeout
         else:
             tasks.append(Task(row.key, row.lesson, row.path, str(work / "staging" / row.key)))
     Manifest(work / "manifest.json").write(rows, skipped)
-    log.info("%d submissions, %d to grade now, %d already graded, %d files skipped",
-             len(rows), len(tasks), summary.reused, len(skipped))
+    log.info(
+        "%d submissions, %d to grade now, %d already graded, %d files skipped",
+        len(rows),
+        len(tasks),
+        summary.reused,
+        len(skipped),
+    )
 
     fallbacks = work / "fallbacks.log"
     fallbacks.unlink(missing_ok=True)
-    settings = worker.Settings(str(template), {stem: str(path) for stem, path in releases.items()}, timeout, memory,
-                               fork, _boxed(isolation, connection), str(fallbacks), logs.verbosity())
+    settings = worker.Settings(
+        str(template),
+        {stem: str(path) for stem, path in releases.items()},
+        timeout,
+        memory,
+        fork,
+        _boxed(isolation, connection),
+        str(fallbacks),
+        logs.verbosity(),
+    )
     by_key = {row.key: row for row in rows}
     bar = Progress(len(tasks), enabled=progress)
     cpus = jobs or os.cpu_count() or 1
@@ -196,8 +236,11 @@ def _grade(submissions: Path, out: Path, sources: dict[str, Path], jobs, timeout
     finally:
         summary.fallbacks = fallbacks.read_text().splitlines() if fallbacks.exists() else []
         if summary.fallbacks and fork:
-            log.warning("%d kernel(s) started afresh instead of from a zygote (slower); first: %s",
-                        len(summary.fallbacks), summary.fallbacks[0])
+            log.warning(
+                "%d kernel(s) started afresh instead of from a zygote (slower); first: %s",
+                len(summary.fallbacks),
+                summary.fallbacks[0],
+            )
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.rmtree(work / "staging", ignore_errors=True)
     summary.graded_now = len(tasks)
@@ -216,8 +259,10 @@ def _boxed(isolation: str, connection: cluster.Connection | None = None) -> bool
     if why and isolation == "box":
         raise GradingError(f"cannot isolate student code: {why}")
     if why:
-        log.warning("student code is NOT isolated: %s. It can read the answer key and change other results; "
-                    "see README, 'Grading safely'", why)
+        log.warning(
+            "student code is NOT isolated: %s. It can read the answer key and change other results; see README, 'Grading safely'",
+            why,
+        )
     return not why
 
 
@@ -232,14 +277,25 @@ def _choose(entries: list[intake.Entry], catalogue: identify.Catalogue) -> tuple
         if suffix != ".ipynb":
             skipped.append(Skipped(entry.source, entry.student, "", f"not a notebook ({suffix or 'no extension'})"))
             continue
-        row = Submission(entry.student, "", entry.source, str(entry.path), entry.time, bool(entry.lms.get("late")),
-                         entry.lms.get("name", ""), entry.lms.get("canvas_id", ""), entry.lms.get("login", ""))
+        row = Submission(
+            entry.student,
+            "",
+            entry.source,
+            str(entry.path),
+            entry.time,
+            bool(entry.lms.get("late")),
+            entry.lms.get("name", ""),
+            entry.lms.get("canvas_id", ""),
+            entry.lms.get("login", ""),
+        )
         try:
             notebook = identify.read(entry.path)
         except identify.NotANotebook as error:
             stem = catalogue.guess_from_name(entry.source)
             if stem is None:
-                skipped.append(Skipped(entry.source, entry.student, "", f"invalid: {error}; the file name does not say which lesson"))
+                skipped.append(
+                    Skipped(entry.source, entry.student, "", f"invalid: {error}; the file name does not say which lesson")
+                )
                 continue
             row.lesson, row.invalid, row.message = stem, True, f"{error} (lesson told from the file name)"
         else:
@@ -253,8 +309,14 @@ def _choose(entries: list[intake.Entry], catalogue: identify.Catalogue) -> tuple
     for row in sorted(candidates, key=lambda r: (r.time or 0, r.source_file)):
         earlier = latest.get((row.student, row.lesson))
         if earlier:
-            skipped.append(Skipped(earlier.source_file, row.student, row.lesson,
-                                   f"superseded by a later submission of the same lesson: {row.source_file}"))
+            skipped.append(
+                Skipped(
+                    earlier.source_file,
+                    row.student,
+                    row.lesson,
+                    f"superseded by a later submission of the same lesson: {row.source_file}",
+                )
+            )
         latest[(row.student, row.lesson)] = row
     rows = sorted(latest.values(), key=lambda r: (r.student, r.lesson))
     return [row.keyed() for row in rows], skipped
@@ -266,7 +328,9 @@ def _finish(journal: Journal, course: worker.GradingCourse, out: Path, row: Subm
     staging = out / ".work" / "staging" / row.key
     if result.status in report.SCORED:
         _into_gradebook(course, row, result)
-        submitted, autograded = (out / "course" / folder / student / stem / f"{stem}.ipynb" for folder in ("submitted", "autograded"))
+        submitted, autograded = (
+            out / "course" / folder / student / stem / f"{stem}.ipynb" for folder in ("submitted", "autograded")
+        )
         for target in (submitted, autograded):
             target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(staging / "submitted.ipynb", submitted)
@@ -281,8 +345,21 @@ def _finish(journal: Journal, course: worker.GradingCourse, out: Path, row: Subm
     if result.status == "error":
         log.warning("%s: %s", row.key, result.message)
         log.debug("%s", result.detail)
-    journal.append(Record(row.key, student, stem, result.status, result.message, result.notes, row.source_file,
-                          result.seconds, result.detail, result.flags, result.phases))
+    journal.append(
+        Record(
+            row.key,
+            student,
+            stem,
+            result.status,
+            result.message,
+            result.notes,
+            row.source_file,
+            result.seconds,
+            result.detail,
+            result.flags,
+            result.phases,
+        )
+    )
     shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -324,8 +401,14 @@ def export(out="grades", sources: dict[str, Path] | None = None, feedback: bool 
     return summary
 
 
-def _export(out: Path, sources: dict[str, Path], summary: Summary, rows: list[Submission], skipped: list[Skipped],
-            feedback_again: bool = False) -> Summary:
+def _export(
+    out: Path,
+    sources: dict[str, Path],
+    summary: Summary,
+    rows: list[Submission],
+    skipped: list[Skipped],
+    feedback_again: bool = False,
+) -> Summary:
     records = Journal(out / ".work" / "journal.jsonl").load()
     course = worker.GradingCourse.existing(out / "course", list(sources))
     order = list(sources)
@@ -341,10 +424,17 @@ def _export(out: Path, sources: dict[str, Path], summary: Summary, rows: list[Su
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(made, target)
     analysis = report.item_analysis(items)
-    files = {"grades": out / "grades.csv", "items": out / "items.csv", "skipped": out / "skipped.csv",
-             "review": out / "review.csv",
-             "item analysis": out / "item_analysis.csv", "figure": out / "item_analysis.png",
-             "Canvas import": out / "canvas.csv", "feedback": out / "feedback", "gradebook": out / "course" / "gradebook.db"}
+    files = {
+        "grades": out / "grades.csv",
+        "items": out / "items.csv",
+        "skipped": out / "skipped.csv",
+        "review": out / "review.csv",
+        "item analysis": out / "item_analysis.csv",
+        "figure": out / "item_analysis.png",
+        "Canvas import": out / "canvas.csv",
+        "feedback": out / "feedback",
+        "gradebook": out / "course" / "gradebook.db",
+    }
     report.write_csv(files["grades"], report.GRADES_COLUMNS, grades)
     report.write_csv(files["items"], report.ITEM_COLUMNS, items)
     report.write_csv(files["skipped"], report.SKIPPED_COLUMNS, [vars(s) for s in skipped])

@@ -22,8 +22,14 @@ from .records import Result, Task
 log = logging.getLogger(__name__)
 
 
-def run(tasks: list[Task], settings: worker.Settings, work: Path, jobs: int,
-        on_result: Callable[[Task, Result], None], progress: Progress) -> None:
+def run(
+    tasks: list[Task],
+    settings: worker.Settings,
+    work: Path,
+    jobs: int,
+    on_result: Callable[[Task, Result], None],
+    progress: Progress,
+) -> None:
     """Grade ``tasks`` on ``jobs`` processes, calling ``on_result(task, result)`` here, one at a time.
 
     A worker process that dies (it should not: student code runs in kernels, in boxes) breaks
@@ -44,16 +50,26 @@ def run(tasks: list[Task], settings: worker.Settings, work: Path, jobs: int,
             pending[key].started.unlink()
             crashes[key] = crashes.get(key, 0) + 1
             if crashes[key] >= 2:
-                on_result(pending.pop(key), Result(key, "error", "the grading process crashed twice while grading this submission"))
+                on_result(
+                    pending.pop(key), Result(key, "error", "the grading process crashed twice while grading this submission")
+                )
                 progress.advance("error")
 
 
-def _pool(batch: list[Task], settings: worker.Settings, work: Path, width: int, pending: dict[str, Task],
-          on_result: Callable[[Task, Result], None], progress: Progress) -> bool:
+def _pool(
+    batch: list[Task],
+    settings: worker.Settings,
+    work: Path,
+    width: int,
+    pending: dict[str, Task],
+    on_result: Callable[[Task, Result], None],
+    progress: Progress,
+) -> bool:
     """Grade ``batch`` on a pool of ``width`` workers; return whether the pool broke."""
     context = multiprocessing.get_context("spawn")  # no fork: this process holds threads and SQLite handles
-    with ProcessPoolExecutor(max_workers=max(1, min(width, len(batch))), mp_context=context,
-                             initializer=worker.start, initargs=(settings, str(work))) as pool:
+    with ProcessPoolExecutor(
+        max_workers=max(1, min(width, len(batch))), mp_context=context, initializer=worker.start, initargs=(settings, str(work))
+    ) as pool:
         futures = {pool.submit(worker.grade, task): task.key for task in batch}
         while futures:
             finished, _ = wait(futures, return_when=FIRST_COMPLETED)

@@ -152,8 +152,7 @@ class Manifest:
 
     def read(self) -> tuple[list[Submission], list[Skipped]]:
         state = json.loads(self.path.read_text(encoding="utf-8"))
-        return ([_from_dict(Submission, row) for row in state["rows"]],
-                [_from_dict(Skipped, row) for row in state["skipped"]])
+        return ([_from_dict(Submission, row) for row in state["rows"]], [_from_dict(Skipped, row) for row in state["skipped"]])
 
 
 def sha256(path: Path) -> str:

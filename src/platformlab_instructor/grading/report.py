@@ -12,8 +12,18 @@ from pathlib import Path
 
 from .records import Record, Submission
 
-GRADES_COLUMNS = ["student_id", "lesson", "status", "score", "max_score", "source_file",
-                  "needs_manual_grading", "late", "message", "flags"]
+GRADES_COLUMNS = [
+    "student_id",
+    "lesson",
+    "status",
+    "score",
+    "max_score",
+    "source_file",
+    "needs_manual_grading",
+    "late",
+    "message",
+    "flags",
+]
 #: review.csv: the submissions whose kernel the grader's check found changed (see kernels.BoundedExecute.flags)
 REVIEW_COLUMNS = ["student_id", "lesson", "status", "score", "max_score", "source_file", "flags"]
 ITEM_COLUMNS = ["student_id", "lesson", "grade_id", "kind", "score", "max_score", "needs_manual_grading"]
@@ -53,14 +63,21 @@ def tables(rows: list[Submission], records: dict[str, Record], gradebook_url: st
         max_scores = {stem: float(gradebook.find_notebook(stem, stem).max_score) for stem in lesson_order}
         order = {stem: [c.name for c in gradebook.find_notebook(stem, stem).grade_cells] for stem in lesson_order}
         for row in rows:
-            record = records.get(row.key) or Record(row.key, row.student, row.lesson, "error",
-                                                    "not graded (the run stopped before it)")
+            record = records.get(row.key) or Record(
+                row.key, row.student, row.lesson, "error", "not graded (the run stopped before it)"
+            )
             status = record.status
-            line = {"student_id": row.student, "lesson": row.lesson, "status": status,
-                    "max_score": _number(max_scores[row.lesson]), "source_file": row.source_file,
-                    "late": "yes" if row.late else "", "needs_manual_grading": "",
-                    "message": "; ".join(filter(None, [record.message, *record.notes])),
-                    "flags": "; ".join(record.flags)}
+            line = {
+                "student_id": row.student,
+                "lesson": row.lesson,
+                "status": status,
+                "max_score": _number(max_scores[row.lesson]),
+                "source_file": row.source_file,
+                "late": "yes" if row.late else "",
+                "needs_manual_grading": "",
+                "message": "; ".join(filter(None, [record.message, *record.notes])),
+                "flags": "; ".join(record.flags),
+            }
             if status in SCORED:
                 try:
                     notebook = gradebook.find_submission_notebook(row.lesson, row.lesson, row.student)
@@ -75,11 +92,17 @@ def tables(rows: list[Submission], records: dict[str, Record], gradebook_url: st
                     grade = cells.get(name)
                     if grade is None:
                         continue
-                    items.append({"student_id": row.student, "lesson": row.lesson, "grade_id": name,
-                                  "kind": "auto" if grade.cell_type == "code" else "manual",
-                                  "score": _cell_score(grade),
-                                  "max_score": _number(grade.max_score),
-                                  "needs_manual_grading": "yes" if grade.needs_manual_grade else "no"})
+                    items.append(
+                        {
+                            "student_id": row.student,
+                            "lesson": row.lesson,
+                            "grade_id": name,
+                            "kind": "auto" if grade.cell_type == "code" else "manual",
+                            "score": _cell_score(grade),
+                            "max_score": _number(grade.max_score),
+                            "needs_manual_grading": "yes" if grade.needs_manual_grade else "no",
+                        }
+                    )
             elif status == "invalid":
                 line["score"] = 0
             else:
@@ -104,10 +127,18 @@ def item_analysis(items: list[dict]) -> list[dict]:
         max_score = float(members[0]["max_score"])
         n = len(scored)
         mean = sum(float(m["score"]) for m in scored) / n if n else None
-        rows.append({"lesson": lesson, "grade_id": grade_id, "kind": members[0]["kind"], "max_score": _number(max_score),
-                     "n": n, "mean_score": _number(mean) if n else "",
-                     "mean_share": _number(mean / max_score) if n and max_score else "",
-                     "share_full_marks": _number(sum(float(m["score"]) >= max_score for m in scored) / n) if n else ""})
+        rows.append(
+            {
+                "lesson": lesson,
+                "grade_id": grade_id,
+                "kind": members[0]["kind"],
+                "max_score": _number(max_score),
+                "n": n,
+                "mean_score": _number(mean) if n else "",
+                "mean_share": _number(mean / max_score) if n and max_score else "",
+                "share_full_marks": _number(sum(float(m["score"]) >= max_score for m in scored) / n) if n else "",
+            }
+        )
     return rows
 
 
@@ -124,16 +155,19 @@ def figure(analysis: list[dict], path: Path) -> Path | None:
     import seaborn as sns
 
     frame = pd.DataFrame(rows)
-    long = frame.melt(id_vars=["lesson", "grade_id"], value_vars=["mean_share", "share_full_marks"],
-                      var_name="measure", value_name="share")
-    long["measure"] = long["measure"].map({"mean_share": "mean score (share of points)", "share_full_marks": "share with full marks"})
+    long = frame.melt(
+        id_vars=["lesson", "grade_id"], value_vars=["mean_share", "share_full_marks"], var_name="measure", value_name="share"
+    )
+    long["measure"] = long["measure"].map(
+        {"mean_share": "mean score (share of points)", "share_full_marks": "share with full marks"}
+    )
     long["share"] = long["share"].astype(float)
     lessons = list(dict.fromkeys(frame["lesson"]))
     height = max(2.5, 0.35 * len(frame) + 1.2 * len(lessons))
     fig, axes = plt.subplots(len(lessons), 1, figsize=(8, height), squeeze=False)
     for ax, lesson in zip(axes[:, 0], lessons):
         part = long[long["lesson"] == lesson]
-        order = (frame[frame["lesson"] == lesson].astype({"mean_share": float}).sort_values("mean_share")["grade_id"])
+        order = frame[frame["lesson"] == lesson].astype({"mean_share": float}).sort_values("mean_share")["grade_id"]
         sns.barplot(data=part, y="grade_id", x="share", hue="measure", order=list(order), ax=ax, orient="h")
         ax.set(xlim=(0, 1), xlabel="share", ylabel="", title=f"{lesson}: hardest first")
         ax.legend(loc="lower right", fontsize="small", title=None)
@@ -152,8 +186,9 @@ def canvas(grades: list[dict], rows: list[Submission], lesson_order: list[str], 
     """
     people: dict[str, dict] = {}
     for row in rows:
-        person = people.setdefault(row.student, {"Student": row.name or row.student, "ID": "",
-                                                 "SIS User ID": "", "SIS Login ID": "", "Section": ""})
+        person = people.setdefault(
+            row.student, {"Student": row.name or row.student, "ID": "", "SIS User ID": "", "SIS Login ID": "", "Section": ""}
+        )
         person["ID"] = person["ID"] or row.canvas_id
         person["SIS Login ID"] = person["SIS Login ID"] or row.login
     for line in grades:

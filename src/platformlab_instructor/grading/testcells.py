@@ -31,9 +31,31 @@ from nbformat import from_dict
 from . import wire
 
 #: Libraries a notebook's name may stand for (``np``, ``pd``, ``data``...): the grader imports its own copy.
-LIBRARIES = frozenset({"numpy", "pandas", "scipy", "math", "cmath", "statistics", "datetime", "collections", "itertools",
-                       "functools", "operator", "re", "json", "random", "decimal", "fractions", "matplotlib", "seaborn",
-                       "statsmodels", "sklearn", "platformlab"})
+LIBRARIES = frozenset(
+    {
+        "numpy",
+        "pandas",
+        "scipy",
+        "math",
+        "cmath",
+        "statistics",
+        "datetime",
+        "collections",
+        "itertools",
+        "functools",
+        "operator",
+        "re",
+        "json",
+        "random",
+        "decimal",
+        "fractions",
+        "matplotlib",
+        "seaborn",
+        "statsmodels",
+        "sklearn",
+        "platformlab",
+    }
+)
 #: The file name test code runs under (its tracebacks quote the cell's lines).
 FILENAME = "<test cell>"
 WIRE = f"__import__('sys').modules[{wire.NAME!r}]"
@@ -132,8 +154,10 @@ class TrustedTests:
                 with contextlib.suppress(Exception):
                     same = kind(message)
             raise same or AnswerError(f"{ename}: {message}")
-        raise TypeError(f"{name} returned {str(answer.get('v'))[:200]}: the grader checks answers that are numbers, "
-                        "text, lists, dicts, tuples, sets, NumPy arrays or pandas objects")
+        raise TypeError(
+            f"{name} returned {str(answer.get('v'))[:200]}: the grader checks answers that are numbers, "
+            "text, lists, dicts, tuples, sets, NumPy arrays or pandas objects"
+        )
 
     # -- running a cell --------------------------------------------------------------------------
 
@@ -155,8 +179,14 @@ class TrustedTests:
                 exec(compile(tree, FILENAME, "exec"), namespace)
                 value = eval(compile(ast.Expression(last.value), FILENAME, "eval"), namespace) if last else None
             if value is not None:
-                outputs.append({"output_type": "execute_result", "execution_count": execution_count, "metadata": {},
-                                "data": {"text/plain": repr(value)[: self.output_limit]}})
+                outputs.append(
+                    {
+                        "output_type": "execute_result",
+                        "execution_count": execution_count,
+                        "metadata": {},
+                        "data": {"text/plain": repr(value)[: self.output_limit]},
+                    }
+                )
         except KernelLost:
             raise
         except Exception as error:

@@ -25,8 +25,21 @@ LIMIT = 64 * 2**20
 #: Nesting of lists, dicts and tables an answer may have.
 DEPTH = 20
 #: Extension dtypes of pandas that cross as their name and their items.
-EXTENSION = ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "Float32", "Float64",
-             "boolean", "string", "str")
+EXTENSION = (
+    "Int8",
+    "Int16",
+    "Int32",
+    "Int64",
+    "UInt8",
+    "UInt16",
+    "UInt32",
+    "UInt64",
+    "Float32",
+    "Float64",
+    "boolean",
+    "string",
+    "str",
+)
 #: NumPy dtype kinds that cross as raw bytes (bool, integers, floats, complex, dates, durations, text).
 RAW = "biufcmMUS"
 
@@ -52,8 +65,12 @@ class Unreadable:
     """A value of the notebook the grader cannot read as data: any use of it fails, saying why."""
 
     def __init__(self, name, kind):
-        object.__setattr__(self, "_why", f"the grader cannot read {name}, which holds {kind}: it checks answers that "
-                                         "are numbers, text, lists, dicts, tuples, sets, NumPy arrays or pandas objects")
+        object.__setattr__(
+            self,
+            "_why",
+            f"the grader cannot read {name}, which holds {kind}: it checks answers that "
+            "are numbers, text, lists, dicts, tuples, sets, NumPy arrays or pandas objects",
+        )
 
     def _fail(self, *args, **kwargs):
         raise TypeError(object.__getattribute__(self, "_why"))
@@ -85,8 +102,12 @@ def _libraries():
 
 def _raw(array):
     array = array if array.flags.c_contiguous else array.copy(order="C")
-    return {"t": "array", "dtype": array.dtype.str, "shape": list(array.shape),
-            "b": base64.b64encode(array.tobytes()).decode("ascii")}
+    return {
+        "t": "array",
+        "dtype": array.dtype.str,
+        "shape": list(array.shape),
+        "b": base64.b64encode(array.tobytes()).decode("ascii"),
+    }
 
 
 def _array(array, depth):
@@ -103,8 +124,12 @@ def _values(values, depth):
     dtype = values.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         categorical = pd.Categorical(values)
-        return {"t": "categorical", "categories": _enc(pd.Index(categorical.categories), depth),
-                "codes": _raw(np.asarray(categorical.codes)), "ordered": bool(dtype.ordered)}
+        return {
+            "t": "categorical",
+            "categories": _enc(pd.Index(categorical.categories), depth),
+            "codes": _raw(np.asarray(categorical.codes)),
+            "ordered": bool(dtype.ordered),
+        }
     if isinstance(dtype, pd.DatetimeTZDtype):
         return {"t": "datetimetz", "tz": str(dtype.tz), "v": _raw(np.asarray(pd.DatetimeIndex(values).tz_convert(None)))}
     if isinstance(dtype, pd.PeriodDtype):
@@ -121,8 +146,12 @@ def _index(index, depth):
     if type(index) is pd.RangeIndex:
         return {"t": "range", "start": index.start, "stop": index.stop, "step": index.step, "name": _enc(index.name, depth)}
     if isinstance(index, pd.MultiIndex):
-        return {"t": "multi", "levels": [_index(level, depth) for level in index.levels],
-                "codes": [_raw(np.asarray(codes)) for codes in index.codes], "names": [_enc(n, depth) for n in index.names]}
+        return {
+            "t": "multi",
+            "levels": [_index(level, depth) for level in index.levels],
+            "codes": [_raw(np.asarray(codes)) for codes in index.codes],
+            "names": [_enc(n, depth) for n in index.names],
+        }
     return {"t": "index", "v": _values(index, depth), "name": _enc(index.name, depth)}
 
 
@@ -156,11 +185,19 @@ def _enc(value, depth=0):
         if isinstance(value, pd.Index):
             return _index(value, depth)
         if isinstance(value, pd.Series):
-            return {"t": "series", "v": _values(value, depth), "index": _index(value.index, depth),
-                    "name": _enc(value.name, depth)}
+            return {
+                "t": "series",
+                "v": _values(value, depth),
+                "index": _index(value.index, depth),
+                "name": _enc(value.name, depth),
+            }
         if isinstance(value, pd.DataFrame):
-            return {"t": "frame", "columns": _index(value.columns, depth), "index": _index(value.index, depth),
-                    "v": [_values(value.iloc[:, i], depth) for i in range(value.shape[1])]}
+            return {
+                "t": "frame",
+                "columns": _index(value.columns, depth),
+                "index": _index(value.index, depth),
+                "v": [_values(value.iloc[:, i], depth) for i in range(value.shape[1])],
+            }
     if isinstance(value, bool):  # (subclasses of the basic types cross as the basic type)
         return bool(value)
     if isinstance(value, int):
@@ -230,8 +267,9 @@ def call(name, payload):
         result = get_ipython().user_ns[name](*args, **dict(kwargs))
     except Exception as error:
         lines = traceback.format_exception(type(error), error, error.__traceback__)
-        return json.dumps({"t": "raised", "ename": type(error).__name__, "evalue": str(error)[:2000],
-                           "traceback": "".join(lines[-20:])[-8000:]})
+        return json.dumps(
+            {"t": "raised", "ename": type(error).__name__, "evalue": str(error)[:2000], "traceback": "".join(lines[-20:])[-8000:]}
+        )
     try:
         return json.dumps({"t": "value", "v": _enc(result)})
     except (WireError, RecursionError) as error:
@@ -274,8 +312,9 @@ def _from_values(item, depth):
         array[:] = [_dec(x, depth) for x in item["v"]]
         return array.reshape(shape)
     if kind == "categorical":
-        return pd.Categorical.from_codes(_from_raw(item["codes"]), categories=_dec(item["categories"], depth),
-                                         ordered=bool(item["ordered"]))
+        return pd.Categorical.from_codes(
+            _from_raw(item["codes"]), categories=_dec(item["categories"], depth), ordered=bool(item["ordered"])
+        )
     if kind == "datetimetz":
         return pd.DatetimeIndex(_from_raw(item["v"])).tz_localize("UTC").tz_convert(str(item["tz"])).array
     if kind == "periods":
@@ -293,9 +332,11 @@ def _from_index(item, depth):
     if kind == "range":
         return pd.RangeIndex(int(item["start"]), int(item["stop"]), int(item["step"]), name=_dec(item["name"], depth))
     if kind == "multi":
-        return pd.MultiIndex(levels=[_from_index(level, depth) for level in item["levels"]],
-                             codes=[_from_raw(codes) for codes in item["codes"]],
-                             names=[_dec(n, depth) for n in item["names"]])
+        return pd.MultiIndex(
+            levels=[_from_index(level, depth) for level in item["levels"]],
+            codes=[_from_raw(codes) for codes in item["codes"]],
+            names=[_dec(n, depth) for n in item["names"]],
+        )
     if kind == "index":
         return pd.Index(_from_values(item["v"], depth), name=_dec(item["name"], depth), tupleize_cols=False)
     raise WireError(f"an index of kind {kind!r}")

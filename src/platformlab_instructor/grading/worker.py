@@ -85,8 +85,9 @@ class GradingCourse(Course):
 
         config = super().config()
         # nbgrader's own autograde steps, with Execute replaced by the bounded one
-        config.Autograde.autograde_preprocessors = [BoundedExecute if step is Execute else step
-                                                    for step in Autograde.class_traits()["autograde_preprocessors"].default()]
+        config.Autograde.autograde_preprocessors = [
+            BoundedExecute if step is Execute else step for step in Autograde.class_traits()["autograde_preprocessors"].default()
+        ]
         config.BoundedExecute.scratch = self.scratch
         for name, value in self.kernels.items():
             setattr(config.BoundedKernelManager, name, value)
@@ -120,12 +121,21 @@ def start(settings: Settings, work: str) -> None:
     if zygote and not zygote.name:
         note_fallback(settings.fallback_log, "this worker's zygote did not start")
     Finalize(None, _close, args=(zygote, box), exitpriority=10)
-    kernels = {"memory_limit": settings.memory, "zygote": zygote.name if zygote else "", "boxed": settings.boxed,
-               "readable": os.pathsep.join(paths), "fallback_log": settings.fallback_log}
+    kernels = {
+        "memory_limit": settings.memory,
+        "zygote": zygote.name if zygote else "",
+        "boxed": settings.boxed,
+        "readable": os.pathsep.join(paths),
+        "fallback_log": settings.fallback_log,
+    }
     course = GradingCourse(root, sources, timeout=settings.timeout, kernels=kernels)
     shutil.copyfile(template / "gradebook.db", root / "gradebook.db")
-    _state.update(root=root, course=course, box=box, catalogue=identify.Catalogue(
-        {stem: Path(path) for stem, path in settings.releases.items()}, sources))
+    _state.update(
+        root=root,
+        course=course,
+        box=box,
+        catalogue=identify.Catalogue({stem: Path(path) for stem, path in settings.releases.items()}, sources),
+    )
     quiet()
     _scratch_gradebooks_skip_fsync()
     _check_schema_once()
@@ -200,8 +210,9 @@ def grade(task: Task) -> Result:
     try:
         result = _grade(task)
     except Exception as error:  # the worker must survive anything one submission does
-        result = Result(task.key, "error", f"grading failed: {type(error).__name__}: {error}",
-                        detail=traceback.format_exc()[-4000:])
+        result = Result(
+            task.key, "error", f"grading failed: {type(error).__name__}: {error}", detail=traceback.format_exc()[-4000:]
+        )
     finally:
         task.started.unlink(missing_ok=True)
     result.seconds = round(time.monotonic() - start, 2)
@@ -241,8 +252,13 @@ def _grade(task: Task) -> Result:
         api = course.api()
         result = api.autograde(stem, INSIDE, force=True, create=True)
         if not result["success"]:
-            return Result(task.key, "error", "nbgrader could not grade it: " + _last_error(result), notes,
-                          detail=(result.get("log", "") + result.get("error", ""))[-4000:])
+            return Result(
+                task.key,
+                "error",
+                "nbgrader could not grade it: " + _last_error(result),
+                notes,
+                detail=(result.get("log", "") + result.get("error", ""))[-4000:],
+            )
         run = BoundedExecute.latest
         lap("autograde")
         executed = {phase: round(seconds, 3) for phase, seconds in run.phases.items()}
@@ -264,8 +280,9 @@ def _grade(task: Task) -> Result:
         else:
             more.append("feedback page could not be made: " + _last_error(feedback))
         lap("staging")
-        return Result(task.key, verdict, "; ".join(more), notes, list(grades.values()), comments, flags=list(run.flags),
-                      phases=phases)
+        return Result(
+            task.key, verdict, "; ".join(more), notes, list(grades.values()), comments, flags=list(run.flags), phases=phases
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -278,10 +295,14 @@ def status(observed: dict[str, list[str]], memory: int = 0) -> tuple[str, list[s
     MemoryError the kernel reported while a cap of ``memory`` MiB was in force: a notebook can raise
     one itself, which gains nothing (the cell failed) and is said to be the kernel's report.
     """
-    notes = {"crashed": "the kernel died (a new one ran the rest) in:", "timeout": "ran past the time limit:",
-             "memory": f"MemoryError under the {memory:,} MiB cap (the kernel's report) in:" if memory else
-                       "MemoryError (the kernel's report) in:",
-             "truncated": "output truncated:"}
+    notes = {
+        "crashed": "the kernel died (a new one ran the rest) in:",
+        "timeout": "ran past the time limit:",
+        "memory": f"MemoryError under the {memory:,} MiB cap (the kernel's report) in:"
+        if memory
+        else "MemoryError (the kernel's report) in:",
+        "truncated": "output truncated:",
+    }
     said = [f"{notes[kind]} {', '.join(observed.get(kind, []))}" for kind in notes if observed.get(kind)]
     verdict = next((kind for kind in ("crashed", "timeout", "memory") if observed.get(kind)), "graded")
     return verdict, said
