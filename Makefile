@@ -3,7 +3,7 @@
 #   make test   set up .venv with the test tools, lint, and run the whole test suite (what CI runs)
 # While developing:
 #   make test-fast   lint, then the tests that are not browser, binder, grading or slow (under 90 s)
-#   make lint        ruff check, and no notebook in solutions/ or lessons/ committed with outputs
+#   make lint        ruff check, ruff format --check, and no notebook in solutions/ or lessons/ committed with outputs
 #   make dev         also install pre-commit and its hooks (.pre-commit-config.yaml)
 # Both install with binder/requirements.txt as constraints: the same pinned
 # environment that Binder builds. The test tools are pinned in tests/pins.txt.
@@ -20,7 +20,7 @@ CHROMEDRIVER := /usr/bin/chromedriver
 BWRAP := /usr/bin/bwrap
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Python code that ruff checks; notebooks that must be committed without outputs.
+# Python code that ruff checks and formats; notebooks that must be committed without outputs.
 LINTED    := src tests benchmarks nbgrader_config.py
 NOTEBOOKS  = $(wildcard solutions/*.ipynb lessons/*.ipynb)
 # The slow kinds of test (markers registered in pyproject.toml), left out by test-fast.
@@ -39,6 +39,8 @@ test-fast: lint $(BWRAP)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check $(LINTED)
+	@$(BIN)/ruff format --check $(LINTED) || { echo "run \`$(BIN)/ruff format $(LINTED)\`" \
+	  "(the pre-commit hook does it on commit)"; exit 1; }
 	@$(BIN)/nbstripout --verify --keep-id $(NOTEBOOKS) || { echo "notebooks above have outputs or execution counts:" \
 	  "run \`$(BIN)/nbstripout --keep-id FILE\` (the pre-commit hook does it on commit)"; exit 1; }
 
