@@ -204,3 +204,12 @@ def test_the_grader_reads_tables_before_it_has_imported_pandas():
     )
     done = subprocess.run([sys.executable, "-c", code], input=text, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "DataFrame"
+
+
+def test_a_warning_in_a_test_reaches_stderr_in_every_run(kernel):
+    """Is a warning the test's code raises written to stderr (nbgrader scores such a cell 0) each time, as a
+    fresh kernel would show it, not only the first time this grading process sees it?"""
+    kernel.run_cell("value = 1")
+    for _ in range(2):
+        outputs = run(kernel, "import warnings\nwarnings.warn('careful')\nassert value == 1")
+        assert [(o.output_type, o.name) for o in outputs] == [("stream", "stderr")] and "careful" in outputs[0].text

@@ -25,6 +25,7 @@ import io
 import json
 import linecache
 import traceback
+import warnings
 
 from nbformat import from_dict
 
@@ -85,6 +86,14 @@ def _library(name: str):
         return importlib.import_module(name)
     except Exception:
         return None
+
+
+def _python_default_filters() -> None:
+    """Python's own warning filters (PEP 565), as a fresh kernel starts with them."""
+    warnings.simplefilter("default")
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.simplefilter("ignore", category)
+    warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
 
 
 class TrustedTests:
@@ -165,7 +174,7 @@ class TrustedTests:
         """The outputs of test cell ``source``, run in the grader against the kernel's answers by ``deadline``
         (``time.monotonic()``); raises :class:`KernelLost` when the kernel died or stuck."""
         self.deadline = deadline
-        stdout, outputs = io.StringIO(), []
+        streams, outputs = {"stdout": io.StringIO(), "stderr": io.StringIO()}, []
         linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
         namespace: dict = {"__builtins__": builtins, "__name__": "__main__"}
         fetched: dict = {}
@@ -175,9 +184,19 @@ class TrustedTests:
             fetched = self._fetch(_loaded_names(ast.Module(body=[*tree.body, *([last] if last else [])], type_ignores=[])))
             namespace.update(fetched)
             namespace.update(self.assigned)
-            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stdout):
-                exec(compile(tree, FILENAME, "exec"), namespace)
-                value = eval(compile(ast.Expression(last.value), FILENAME, "eval"), namespace) if last else None
+            # warnings go to stderr afresh in each run, as in a new kernel (nbgrader scores a cell with stderr 0)
+            with (
+                contextlib.redirect_stdout(streams["stdout"]),
+                contextlib.redirect_stderr(streams["stderr"]),
+                warnings.catch_warnings(record=True) as caught,
+            ):
+                _python_default_filters()
+                try:
+                    exec(compile(tree, FILENAME, "exec"), namespace)
+                    value = eval(compile(ast.Expression(last.value), FILENAME, "eval"), namespace) if last else None
+                finally:
+                    for w in caught:
+                        streams["stderr"].write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
             if value is not None:
                 outputs.append(
                     {
@@ -193,9 +212,9 @@ class TrustedTests:
             outputs.append(self._error(error))
         finally:
             self._keep(namespace, fetched)
-        text = stdout.getvalue()
-        if text:
-            outputs.insert(0, {"output_type": "stream", "name": "stdout", "text": text[: self.output_limit]})
+        for name in ("stderr", "stdout"):
+            if text := streams[name].getvalue():
+                outputs.insert(0, {"output_type": "stream", "name": name, "text": text[: self.output_limit]})
         return [from_dict(output) for output in outputs]
 
     def _keep(self, namespace: dict, fetched: dict) -> None:
