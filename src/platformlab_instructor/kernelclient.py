@@ -40,8 +40,38 @@ class WatchfulChannel(AsyncZMQSocketChannel):
 
 
 class WatchfulKernelClient(AsyncKernelClient):
-    """nbclient's kernel client, with :class:`WatchfulChannel` for replies and output."""
+    """nbclient's kernel client, with :class:`WatchfulChannel` for replies and output, ready as soon as
+    the kernel has answered ``kernel_info`` and gone idle.
+
+    (jupyter_client's own ``wait_for_ready`` then waits for 0.2 s without any message on IOPub, its
+    check that IOPub is connected and a flush: 0.2 s per kernel. The idle status of the same
+    request proves the connection as well; older messages are told apart by their parent.)
+    """
 
     shell_channel_class = Type(WatchfulChannel)
     iopub_channel_class = Type(WatchfulChannel)
     control_channel_class = Type(WatchfulChannel)
+
+    async def _async_wait_for_ready(self, timeout=None):
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while True:
+            msg_id = self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply and reply["msg_type"] == "kernel_info_reply" and reply["parent_header"].get("msg_id") == msg_id:
+                try:
+                    while True:
+                        msg = await self.iopub_channel.get_msg(timeout=0.5)
+                        if msg["parent_header"].get("msg_id") == msg_id and msg["content"].get("execution_state") == "idle":
+                            self._handle_kernel_info_reply(reply)
+                            return
+                except Empty:
+                    pass  # IOPub not connected yet: ask again, as jupyter_client does
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    wait_for_ready = _async_wait_for_ready

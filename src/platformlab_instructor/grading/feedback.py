@@ -14,6 +14,13 @@ test of the notebook (whitespace, HTML escapes and ``repr`` quoting aside). An e
 
 The page is sanitised (:func:`exporter_class`): a student's HTML, in markdown cells or in
 outputs, cannot run script in the browser of whoever opens the page.
+
+A worker makes one page per submission, and most of a lesson's page is the same every time
+(its markdown, its locked cells, its templates). The steps that are pure functions of their
+input (sanitising, rendering markdown, highlighting code, compiling nbconvert's Jinja
+templates) are therefore remembered within the worker process (:class:`Memo`), keyed by all
+of their input; nothing a submission can influence is reused for another but the same
+result from the same text.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
+from collections import OrderedDict
 
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -128,29 +137,134 @@ class HideTests(NbGraderPreprocessor):
 
 
 #: What a student's HTML may keep (markdown's, pandas' tables, images): no script, no event handlers.
-TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "details", "div",
-        "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
-        "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "summary", "sup", "table",
-        "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul"}
-ATTRIBUTES = {"*": ["class", "id", "title", "align"], "a": ["href"], "img": ["src", "alt", "width", "height"],
-              "td": ["colspan", "rowspan"], "th": ["colspan", "rowspan"], "table": ["border"]}
+TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+}
+ATTRIBUTES = {
+    "*": ["class", "id", "title", "align"],
+    "a": ["href"],
+    "img": ["src", "alt", "width", "height"],
+    "td": ["colspan", "rowspan"],
+    "th": ["colspan", "rowspan"],
+    "table": ["border"],
+}
+
+
+class Memo:
+    """Results of a pure function of text, remembered in this process, the least recently used
+    dropped first: at most :data:`MEMO_BUDGET` characters of keys and results in all, and none
+    whose key or result is longer than :data:`MEMO_TEXT` (a huge output is rarely seen twice)."""
+
+    def __init__(self, budget: int = 0):
+        self.budget, self.used = budget or MEMO_BUDGET, 0
+        self.results, self.lock = OrderedDict(), threading.Lock()
+
+    def get(self, key: tuple, compute):
+        size = sum(len(part) for part in key if isinstance(part, str))
+        if size > MEMO_TEXT:
+            return compute()
+        with self.lock:
+            if key in self.results:
+                self.results.move_to_end(key)
+                return self.results[key][0]
+        result = compute()
+        length = len(result) if isinstance(result, str) else 0
+        size += length
+        if length <= MEMO_TEXT:
+            with self.lock:
+                if key not in self.results:
+                    self.results[key] = (result, size)
+                    self.used += size
+                while self.used > self.budget and self.results:
+                    self.used -= self.results.popitem(last=False)[1][1]
+        return result
+
+
+#: Longest key or result (characters) a :class:`Memo` keeps.
+MEMO_TEXT = 50_000
+#: Characters a :class:`Memo` keeps in all (keys and results).
+MEMO_BUDGET = 4_000_000
+_SANITIZED, _MARKDOWN, _HIGHLIGHTED = Memo(), Memo(), Memo()
+_cleaners = threading.local()
+
+
+def _allowed(tag, name, value):
+    if name == "src":
+        return value.startswith(("https:", "http:", "data:image/")) and not value.startswith("data:image/svg")
+    if name == "href":
+        return value.startswith(("https:", "http:", "mailto:", "#"))
+    return name in ATTRIBUTES.get(tag, []) or name in ATTRIBUTES["*"]
+
+
+def _cleaner():
+    """This thread's bleach ``Cleaner`` (one is reusable, but not by two threads at once)."""
+    if not hasattr(_cleaners, "cleaner"):
+        from bleach.sanitizer import Cleaner
+
+        _cleaners.cleaner = Cleaner(tags=TAGS, attributes=_allowed, protocols=["http", "https", "mailto", "data"], strip=True)
+    return _cleaners.cleaner
 
 
 def sanitize(text) -> str:
     """A student's HTML without script: bleach with a list of tags wide enough for markdown and tables
     (nbconvert's own ``clean_html`` escapes headings, paragraphs and table heads); ``data:`` only in images."""
-    import bleach
-
-    def allowed(tag, name, value):
-        if name == "src":
-            return value.startswith(("https:", "http:", "data:image/")) and not value.startswith("data:image/svg")
-        if name == "href":
-            return value.startswith(("https:", "http:", "mailto:", "#"))
-        return name in ATTRIBUTES.get(tag, []) or name in ATTRIBUTES["*"]
-
     text = text.decode() if isinstance(text, bytes) else str(text)
+    return _SANITIZED.get((text,), lambda: _sanitize(text))
+
+
+def _sanitize(text: str) -> str:
     text = re.sub(r"<(style|script)\b[^>]*>.*?</\1\s*>", "", text, flags=re.S | re.I)  # their text is no content
-    return bleach.clean(text, tags=TAGS, attributes=allowed, protocols=["http", "https", "mailto", "data"], strip=True)
+    return _cleaner().clean(text)
 
 
 IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\balt=)")
@@ -163,8 +277,10 @@ def exporter_class():
 
     That pass parses the whole page, inlined CSS included, to add ``alt`` text and
     ``tabindex`` attributes: about a third of the time of a feedback page. Images
-    still get their ``alt`` text here (by a regular expression). Falls back to the
-    stock HTMLExporter if nbconvert's internals are not the ones this was written for.
+    still get their ``alt`` text here (by a regular expression). Its Jinja templates are
+    compiled once per process (:func:`_compiled_templates`); markdown and code highlighting are
+    remembered (:class:`Memo`). Falls back to the sanitising HTMLExporter, without those memos,
+    if nbconvert's internals are not the ones this was written for.
     """
     from jinja2 import pass_context
     from nbconvert.exporters import HTMLExporter, TemplateExporter
@@ -181,16 +297,42 @@ def exporter_class():
             yield from super().default_filters()
             yield ("clean_html", sanitize)
 
+        def _create_environment(self):
+            environment = super()._create_environment()
+            environment.bytecode_cache = _compiled_templates(environment)
+            return environment
+
     try:
         from nbconvert.exporters.html import Highlight2HTML, WidgetsDataTypeFilter
     except ImportError:
         return SanitisingExporter
 
     class FeedbackExporter(SanitisingExporter):
+        @pass_context
+        def markdown2html(self, context, source):
+            cell = context.get("cell", {})
+            if cell.get("attachments"):
+                return super().markdown2html(context, source)
+            # all that nbconvert's markdown2html reads besides the source
+            path = context.get("resources", {}).get("metadata", {}).get("path", "")
+            key = (
+                source,
+                str(path),
+                repr(
+                    (
+                        self.embed_images,
+                        self.anchor_link_text,
+                        self.exclude_anchor_links,
+                        sorted(getattr(self, "lexer_options", {}).items()),
+                    )
+                ),
+            )
+            return _MARKDOWN.get(key, lambda: SanitisingExporter.markdown2html(self, context, source))
+
         def from_notebook_node(self, nb, resources=None, **kw):
             language = nb.metadata.get("language_info", {})
             lexer = language.get("pygments_lexer", language.get("name", None))
-            highlight = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+            highlight = self.filters.get("highlight_code") or _remembered(Highlight2HTML(pygments_lexer=lexer, parent=self))
             resources = self._init_resources(resources)
             data_types = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources)
             self.register_filter("highlight_code", highlight)
@@ -199,3 +341,73 @@ def exporter_class():
             return IMG_WITHOUT_ALT.sub('<img alt="No description has been provided for this image"', page), resources
 
     return FeedbackExporter
+
+
+def _remembered(highlight):
+    """nbconvert's ``highlight_code`` filter (a ``Highlight2HTML``), its results remembered (:class:`Memo`).
+    Its input: the source, the language, the lexer and formatter options, the cell's metadata (but the
+    time stamps of its execution, which differ every run and do not change the highlighting)."""
+
+    def highlight_code(source, language=None, metadata=None):
+        shown = {key: value for key, value in (metadata or {}).items() if key != "execution"}
+        key = (
+            source,
+            str(language or ""),
+            repr((highlight.pygments_lexer, sorted(highlight.extra_formatter_options.items()))),
+            json.dumps(shown, sort_keys=True, default=str),
+        )
+        return _HIGHLIGHTED.get(key, lambda: highlight(source, language, metadata))
+
+    return highlight_code
+
+
+#: Jinja's compiled templates, by the settings that change how a template compiles (see _compiled_templates).
+_TEMPLATE_CACHES: dict = {}
+
+
+def _compiled_templates(environment):
+    """A Jinja bytecode cache for ``environment``, shared by every environment of the same settings in
+    this process: nbconvert makes a new environment for every page, which would compile the
+    same templates again. Jinja checks each template's source against the cached code's checksum."""
+    from jinja2 import BytecodeCache
+
+    class InMemory(BytecodeCache):
+        def __init__(self):
+            self.code, self.lock = {}, threading.Lock()
+
+        def load_bytecode(self, bucket):
+            with self.lock:
+                data = self.code.get(bucket.key)
+            if data is not None:
+                bucket.bytecode_from_string(data)
+
+        def dump_bytecode(self, bucket):
+            with self.lock:
+                self.code[bucket.key] = bucket.bytecode_to_string()
+
+    settings = (
+        "block_start_string",
+        "block_end_string",
+        "variable_start_string",
+        "variable_end_string",
+        "comment_start_string",
+        "comment_end_string",
+        "line_statement_prefix",
+        "line_comment_prefix",
+        "trim_blocks",
+        "lstrip_blocks",
+        "newline_sequence",
+        "keep_trailing_newline",
+        "optimized",
+        "is_async",
+    )
+    signature = repr(
+        (
+            [getattr(environment, name, None) for name in settings],
+            sorted(environment.extensions),
+            sorted(environment.filters),
+            sorted(environment.tests),
+            environment.autoescape,
+        )
+    )
+    return _TEMPLATE_CACHES.setdefault(signature, InMemory())

@@ -26,8 +26,20 @@ from functools import lru_cache
 from pathlib import Path
 
 #: Environment variables a box gets from the grader (everything else is dropped).
-PASSED = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "MPLBACKEND", "PLATFORMLAB_ROOT", "PYTHONHASHSEED",
-          "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+PASSED = (
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "MPLBACKEND",
+    "PLATFORMLAB_ROOT",
+    "PYTHONHASHSEED",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+)
 #: The user id student code runs as inside the box (``nobody``), whoever runs the grader.
 UID = 65534
 
@@ -37,8 +49,9 @@ def unavailable() -> str:
     """Why boxes cannot be made on this machine ("" when they can)."""
     if not shutil.which("bwrap"):
         return "bubblewrap (bwrap) is not installed: `apt-get install bubblewrap`"
-    probe = subprocess.run(["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"], capture_output=True, text=True
+    )
     if probe.returncode:
         return f"bwrap cannot create namespaces here: {probe.stderr.strip()[:200]}"
     return ""
@@ -59,15 +72,31 @@ def launch_code() -> list[str]:
     """The files a zygote needs in its box besides :func:`readable`: the kernel launch code
     only (this package's launcher, isolation and zygote modules), no other instructor tool."""
     here = Path(__file__).resolve().parent
-    return [str(here.parent / "__init__.py"), *(str(here / name) for name in ("__init__.py", "launcher.py",
-                                                                                "isolation.py", "zygote.py"))]
+    return [
+        str(here.parent / "__init__.py"),
+        *(str(here / name) for name in ("__init__.py", "launcher.py", "isolation.py", "zygote.py")),
+    ]
 
 
 def command(folder: str, readable_paths: list[str], environ: dict, writable: list[str] = ()) -> list[str]:
     """The ``bwrap`` command line (to be followed by the program) for a box whose home and
     working folder is ``folder``, which may also write to ``writable``."""
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--uid", str(UID), "--gid", str(UID),
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    args = [
+        "bwrap",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--uid",
+        str(UID),
+        "--gid",
+        str(UID),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+    ]
     for link in ("bin", "lib", "lib64", "sbin"):  # Debian's merged /usr
         if os.path.islink(f"/{link}"):
             args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]

@@ -19,6 +19,7 @@ read what the grading user can read.
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import os
 import secrets
@@ -113,6 +114,17 @@ class BoundedKernelManager(AsyncKernelManager):
             self.transport, self.ip = "ipc", os.path.join(self.folder, "ipc")
             self.connection_file = os.path.join(self.folder, "kernel.json")
         return await super()._async_pre_start_kernel(**kwargs)
+
+    async def _async_kill_kernel(self, restart: bool = False) -> None:
+        # jupyter_client kills, finds the process not yet gone and sleeps 0.1 s: wait for it here
+        process = getattr(self.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            for _ in range(200):
+                if process.poll() is not None:
+                    break
+                await asyncio.sleep(0.005)
+        await super()._async_kill_kernel(restart=restart)
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)

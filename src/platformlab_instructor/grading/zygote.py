@@ -25,9 +25,11 @@ Only modules that do not need a running IPython shell at import time are preload
 imported, so they are imported by the kernel as usual (seaborn imports ipywidgets without a shell: its
 comm targets, which only a front end's requests use, are then not registered). The course's
 own runtime (:data:`SAFE_PACKAGES`) is preloaded too. NumPy's global random state
-is re-seeded in each child, as a fresh interpreter would. Before serving, the zygote draws
-one figure off pyplot (fonts, renderer) and freezes its heap (``gc.freeze``), so that kernels
-neither copy nor walk it; numerical thread pools are one thread (the worker sets the variables).
+is re-seeded in each child, as a fresh interpreter would. What ipykernel itself imports while a
+kernel starts (:data:`KERNEL_MODULES`: its debugger, debugpy, above all) is preloaded as well.
+Before serving, the zygote draws one figure off pyplot (fonts, renderer) and freezes its heap
+(``gc.freeze``), so that kernels neither copy nor walk it; numerical thread pools are one thread
+(the worker sets the variables).
 """
 
 from __future__ import annotations
@@ -55,6 +57,22 @@ SAFE = ("numpy", "pandas", "scipy", "matplotlib", "matplotlib.pyplot", "seaborn"
 #: Packages whose every module is safe so: the course's student runtime (importing it has no side
 #: effects; its widgets import ipywidgets only when called).
 SAFE_PACKAGES = ("platformlab",)
+#: What every kernel imports while it starts, after ``ipykernel.kernelapp``: the kernel class, its
+#: debugger (debugpy, most of a kernel's start-up), IPython's shell extras. Importing them creates no
+#: shell, thread or socket; a kernel then only finds them in ``sys.modules``.
+KERNEL_MODULES = (
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.oinspect",
+    "IPython.extensions.storemagic",
+    "IPython.utils.wildcard",
+    "faulthandler",
+    "sqlite3",
+    "tornado.platform.asyncio",
+)
 
 
 class Zygote:
@@ -74,9 +92,14 @@ class Zygote:
             server.bind(address(name))
             server.listen(16)
             prefix = isolation.command(box, [*readable, *isolation.launch_code()], environ) if box else []
-            self.process = subprocess.Popen([*prefix, sys.executable, "-m", __name__, str(server.fileno()), str(memory),
-                                             "box" if box else "open", *modules], env=environ, pass_fds=[server.fileno()],
-                                            stdout=subprocess.PIPE, stderr=self.errors, text=True)
+            self.process = subprocess.Popen(
+                [*prefix, sys.executable, "-m", __name__, str(server.fileno()), str(memory), "box" if box else "open", *modules],
+                env=environ,
+                pass_fds=[server.fileno()],
+                stdout=subprocess.PIPE,
+                stderr=self.errors,
+                text=True,
+            )
             if self.process.stdout.readline().strip() == "ready":
                 self.name = name
                 log.info("kernel zygote ready%s, with %s preloaded", " in a box" if box else "", ", ".join(modules) or "nothing")
@@ -111,9 +134,13 @@ def preload_list(notebooks) -> list[str]:
             except SyntaxError:
                 continue
             for node in ast.walk(tree):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                    [node.module, *(f"{node.module}.{a.name}" for a in node.names)] \
-                    if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                    if isinstance(node, ast.ImportFrom) and node.module and not node.level
+                    else []
+                )
                 for name in names:
                     parts = name.split(".")
                     wanted.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
@@ -131,6 +158,11 @@ def serve(descriptor: int, memory: int, boxed: bool, modules: list[str]) -> None
 
     import ipykernel.kernelapp  # noqa: F401  (the import that costs most)
 
+    for module in KERNEL_MODULES:
+        try:
+            importlib.import_module(module)
+        except Exception as error:  # (debugpy is optional to ipykernel) the kernel imports it itself, or goes without
+            print(f"could not preload {module}: {error}", file=sys.stderr)
     for module in modules:
         try:
             importlib.import_module(module)
@@ -169,8 +201,12 @@ def serve(descriptor: int, memory: int, boxed: bool, modules: list[str]) -> None
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a client that sends nothing, or nonsense, gets nothing
             if boxed:
-                env = {**{k: v for k, v in env.items() if k in isolation.PASSED}, "HOME": cwd, "TMPDIR": "/tmp",
-                       "PATH": os.environ.get("PATH", "")}
+                env = {
+                    **{k: v for k, v in env.items() if k in isolation.PASSED},
+                    "HOME": cwd,
+                    "TMPDIR": "/tmp",
+                    "PATH": os.environ.get("PATH", ""),
+                }
                 _kill_strays()
             pid = os.fork()
             if pid == 0:
