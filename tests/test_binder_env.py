@@ -10,9 +10,13 @@ import importlib.metadata
 import json
 import re
 import tomllib
+from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -171,27 +175,36 @@ def test_students_get_validate_and_widgets_but_no_instructor_tools(binder_env):
     assert states.get("jupyterlab") is True
 
 
+def binder_kernel(binder_env, folder: Path) -> AsyncKernelManager:
+    """A kernel manager for the Binder environment's Python kernel (what its JupyterLab starts), driven from
+    here with the watchful client (nbclient's stock one can miss a reply and sleep out the time limit: see
+    ``platformlab_instructor/kernelclient.py``; a student's JupyterLab does not wait that way)."""
+    spec = folder / "kernels" / "binder"
+    spec.mkdir(parents=True)
+    argv = [str(binder_env.bin / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Binder", "language": "python"}))
+    return AsyncKernelManager(
+        kernel_name="binder",
+        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec.parent)]),
+        client_class="platformlab_instructor.kernelclient.WatchfulKernelClient",
+    )
+
+
 def test_solution_runs_in_binder_env(stem, binder_env, tmp_path):
-    """Does the lesson's solution run top to bottom, without errors or stderr, on Binder's environment?
-    (The solution is copied to a scratch folder beside the copy, never into it.)"""
+    """Does the lesson's solution run top to bottom, without errors or stderr, in a kernel of Binder's
+    environment (its Python, its packages, its environment variables)? (The solution is copied to a scratch
+    folder beside the copy, never into it.)"""
     notebook = nbformat.read(lessons.get(stem).solution, as_version=4)
     probe = "import platformlab, sys\nprint(platformlab.__file__)\nprint(sys.executable)"
     notebook.cells.append(nbformat.v4.new_code_cell(probe))
-    source = tmp_path / f"{stem}.ipynb"
-    nbformat.write(notebook, source)
-    binder_env.run(
-        "jupyter",
-        "nbconvert",
-        "--to",
-        "notebook",
-        "--execute",
-        "--ExecutePreprocessor.timeout=300",
-        "--output",
-        "executed.ipynb",
-        str(source),
-        cwd=tmp_path,
+    client = NotebookClient(
+        notebook,
+        km=binder_kernel(binder_env, tmp_path),
+        timeout=300,
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
     )
-    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    executed = client.execute(env=binder_env.environ())
     problems = [
         f"cell {number}: {output.get('ename') or output.get('text', '')[:300]}"
         for number, cell in enumerate(executed.cells)
