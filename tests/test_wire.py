@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from platformlab_instructor.grading import wire
+from platformlab_instructor.grading.kernels import WIRE_SOURCE, installing
 from platformlab_instructor.grading.testcells import TrustedTests
 
 VALUES = [
@@ -126,8 +126,7 @@ def test_an_unreadable_value_fails_every_use_saying_why():
 def kernel():
     """A real IPython shell with the wire's text run in it, as :class:`.kernels.BoundedExecute` sends it."""
     shell = InteractiveShell.instance()
-    source = Path(wire.__file__).read_text(encoding="utf-8")
-    exec(compile(source, "wire", "exec"), {"__name__": wire.NAME})
+    shell.ex(installing(wire.NAME, WIRE_SOURCE))
     asked: list[str] = []
 
     def ask(expression, deadline):

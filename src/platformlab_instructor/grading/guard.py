@@ -260,15 +260,3 @@ def check(nonce, names):
         except Exception as error:  # a check that breaks is itself a finding: honest notebooks never cause one
             found.append(f"the grader's check failed ({type(error).__name__}: {error})")
     return json.dumps({"nonce": nonce, "found": list(dict.fromkeys(found))})
-
-
-def _register():
-    import types
-
-    module = types.ModuleType(NAME)
-    module.__dict__.update({k: v for k, v in globals().items() if not k.startswith("__")})
-    sys.modules[NAME] = module
-
-
-if __name__ == NAME:
-    _register()

@@ -55,6 +55,15 @@ GUARD_SOURCE = (Path(__file__).with_name("guard.py")).read_text(encoding="utf-8"
 WIRE_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
 
 
+def installing(name: str, source: str) -> str:
+    """Code that runs ``source`` in a kernel as the module ``name`` (in ``sys.modules``; nothing in the
+    notebook's namespace): how :mod:`.wire` and :mod:`.guard` reach a kernel that cannot import them."""
+    return (
+        f"(lambda m: (__import__('builtins').exec({source!r}, m.__dict__), "
+        f"__import__('sys').modules.__setitem__({name!r}, m)))(__import__('types').ModuleType({name!r}))"
+    )
+
+
 class CallTimeout(Exception):
     """The notebook's code that a test called ran past the time limit (the kernel was interrupted)."""
 
@@ -349,10 +358,7 @@ class BoundedExecute(Execute):
         nonce = secrets.token_hex(8)
         if call == "baseline":  # the wire's functions, for the tests' questions, and the guard's baseline
             self._guarded = False
-            code = (
-                f"__import__('builtins').exec({WIRE_SOURCE!r}, {{'__name__': {wire.NAME!r}}})\n"
-                f"__import__('builtins').exec({GUARD_SOURCE!r}, {{'__name__': '_platformlab_guard'}})"
-            )
+            code = installing(wire.NAME, WIRE_SOURCE) + "\n" + installing("_platformlab_guard", GUARD_SOURCE)
             arguments = repr(nonce)
         else:
             code, arguments = "pass", f"{nonce!r}, {names!r}"

@@ -418,15 +418,3 @@ def decode(text):
         raise
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as error:
         raise WireError(f"a malformed answer ({type(error).__name__})") from None
-
-
-def _register():
-    import types
-
-    module = types.ModuleType(NAME)
-    module.__dict__.update({k: v for k, v in globals().items() if not k.startswith("__")})
-    sys.modules[NAME] = module
-
-
-if __name__ == NAME:
-    _register()
