@@ -170,7 +170,7 @@ class TrustedTests:
 
     # -- running a cell --------------------------------------------------------------------------
 
-    def run(self, source: str, deadline: float, execution_count: int | None = None) -> list:
+    def run(self, source: str, deadline: float) -> list:
         """The outputs of test cell ``source``, run in the grader against the kernel's answers by ``deadline``
         (``time.monotonic()``); raises :class:`KernelLost` when the kernel died or stuck."""
         self.deadline = deadline
@@ -180,8 +180,8 @@ class TrustedTests:
         fetched: dict = {}
         try:
             tree = ast.parse(source, FILENAME)
+            fetched = self._fetch(_loaded_names(tree))
             last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-            fetched = self._fetch(_loaded_names(ast.Module(body=[*tree.body, *([last] if last else [])], type_ignores=[])))
             namespace.update(fetched)
             namespace.update(self.assigned)
             # warnings go to stderr afresh in each run, as in a new kernel (nbgrader scores a cell with stderr 0)
@@ -201,7 +201,7 @@ class TrustedTests:
                 outputs.append(
                     {
                         "output_type": "execute_result",
-                        "execution_count": execution_count,
+                        "execution_count": None,
                         "metadata": {},
                         "data": {"text/plain": repr(value)[: self.output_limit]},
                     }

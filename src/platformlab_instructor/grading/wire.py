@@ -232,7 +232,7 @@ def encode(value):
 # -- the kernel's side ---------------------------------------------------------------------------
 
 
-def _describe(name, value):
+def _describe(value):
     import types
 
     if isinstance(value, types.ModuleType):
@@ -253,7 +253,7 @@ def lookup(names):
     from IPython import get_ipython
 
     namespace = get_ipython().user_ns
-    return json.dumps({name: _describe(name, namespace[name]) for name in names if name in namespace})
+    return json.dumps({name: _describe(namespace[name]) for name in names if name in namespace})
 
 
 def call(name, payload):
