@@ -1,8 +1,8 @@
 """Shared fixtures and markers.
 
 - ``graded(stem)``: every submission the grading tests need (each lesson's solution, its
-  untouched student version and every answer fixture in ``tests/answers/``) is graded once
-  per session, all lessons in one run of the course's own parallel grader
+  untouched student version and every answer fixture in ``tests/answers/``, packed several to a
+  notebook where they cannot affect each other: :func:`submissions.packed`) is graded once per session, all lessons in one run of the course's own parallel grader
   (:func:`platformlab_instructor.grading.pipeline.grade`: real nbgrader, real kernels);
 - ``generated``: nbgrader's generate step run once per session for every lesson;
 - the ``grading`` marker on every test that uses ``graded``; other slow tests carry their
@@ -23,7 +23,7 @@ import pytest
 from platformlab_instructor import lessons
 from platformlab_instructor.course import CellGrade, Course
 
-from submissions import Answer, correct_answers, with_answer, wrong_answers
+from submissions import Answer, correct_answers, packed, with_answers, wrong_answers
 
 
 def pytest_collection_modifyitems(items):
@@ -60,6 +60,7 @@ class GradedLesson:
 
     lesson: lessons.Lesson
     status: dict[str, str] = field(default_factory=dict)  # grades.csv: "graded", "timeout", ... with the message
+    holder: dict[Answer, str] = field(default_factory=dict)  # answer fixture -> the submission that holds it
     _grades: dict[str, dict[str, CellGrade]] = field(default_factory=dict)
     _autograded: dict[str, nbformat.NotebookNode] = field(default_factory=dict)
 
@@ -79,12 +80,14 @@ class GradedLesson:
         return self._autograded[student]
 
 
-def students(stem: str) -> dict[str, Path | Answer]:
-    """The test submissions of lesson ``stem``: student id -> notebook to submit, or answer fixture to build."""
+def students(stem: str) -> dict[str, Path | list[Answer]]:
+    """The test submissions of lesson ``stem``: student id -> notebook to submit, or the answer
+    fixtures to put in the solution (those :func:`submissions.packed` lets share a notebook)."""
     lesson = lessons.get(stem)
-    found: dict[str, Path | Answer] = {"solution": lesson.solution, "untouched": lesson.student}
-    for answer in wrong_answers(stem) + correct_answers(stem):
-        found[answer.student] = answer
+    found: dict[str, Path | list[Answer]] = {"solution": lesson.solution, "untouched": lesson.student}
+    for kind, answers in (("wrong", wrong_answers(stem)), ("correct", correct_answers(stem))):
+        for number, group in enumerate(packed(lesson.solution, answers), start=1):
+            found[f"{kind}-set{number:02d}"] = group
     return found
 
 
@@ -101,7 +104,7 @@ def grade_lessons(stems: list[str], folder: Path) -> dict[str, GradedLesson]:
             if isinstance(what, Path):
                 shutil.copyfile(what, target)
             else:
-                with_answer(lessons.get(stem).solution, what, target)
+                with_answers(lessons.get(stem).solution, what, target)
     out = folder / "out"
     grade(
         folder / "submissions",
@@ -125,7 +128,8 @@ def grade_lessons(stems: list[str], folder: Path) -> dict[str, GradedLesson]:
                     result.status.setdefault(row["student_id"], f"skipped: {row['reason']}")
     course = GradingCourse.existing(out / "course", stems)
     for stem, result in results.items():
-        for student in students(stem):
+        for student, what in students(stem).items():
+            result.holder.update({answer: student for answer in what} if isinstance(what, list) else {})
             if result.status.get(student) == "graded":
                 result._grades[student] = course.grades(stem, student)
                 path = out / "course" / "autograded" / student / stem / f"{stem}.ipynb"

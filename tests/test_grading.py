@@ -1,6 +1,7 @@
 """Do the graders grade? Every lesson is autograded with real nbgrader (all submissions in one
 run of the course's parallel grader, see the ``graded`` fixture in conftest.py): the solution,
-the untouched student version, each known wrong answer and each alternative correct answer."""
+the untouched student version, each known wrong answer and each alternative correct answer
+(answers that cannot affect each other's tests share a notebook: ``submissions.packed``)."""
 
 from __future__ import annotations
 
@@ -42,11 +43,12 @@ def test_solution_runs_cleanly(stem, graded):
 def test_wrong_answer_is_marked_wrong(wrong, graded):
     """Does the exercise's test cell reject this plausible wrong answer (and not merely crash on it)?"""
     result = graded(wrong.lesson)
-    notebook = result.autograded(wrong.student)
+    notebook = result.autograded(result.holder[wrong])
     replaced = [cell for cell in notebook.cells if grade_id(cell) == wrong.cell][0]
+    assert replaced.source == wrong.source
     errors = [o for o in replaced.get("outputs", []) if o.output_type == "error"]
     assert not errors, f"wrong answer {wrong.number} ({wrong.why}) itself fails to run: {errors[0].ename}: {errors[0].evalue}"
-    grade = result.grades(wrong.student)[wrong.fails]
+    grade = result.grades(result.holder[wrong])[wrong.fails]
     assert grade.max_score > 0
     assert grade.score == 0, f"{wrong.fails} gives {grade.score}/{grade.max_score} to a wrong answer: {wrong.why}"
 
@@ -54,7 +56,7 @@ def test_wrong_answer_is_marked_wrong(wrong, graded):
 def test_alternative_correct_answer_scores_full_marks(correct, graded):
     """Does the exercise's test cell accept this other correct method (a test strengthened too far rejects it)?"""
     result = graded(correct.lesson)
-    grade = result.grades(correct.student)[correct.test]
+    grade = result.grades(result.holder[correct])[correct.test]
     assert grade.max_score > 0
     assert grade.score == grade.max_score, (
         f"{correct.test} gives {grade.score}/{grade.max_score} to a correct answer: {correct.why}"
