@@ -23,6 +23,9 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Python code that ruff checks and formats; notebooks that must be committed without outputs.
 LINTED    := src tests benchmarks nbgrader_config.py
 NOTEBOOKS  = $(wildcard solutions/*.ipynb lessons/*.ipynb)
+# pytest-xdist workers for `make test`: whole test modules per worker, longest first (tests/conftest.py),
+# so that pip, the browser and the hub wait while the grading tests use the CPU.
+TEST_WORKERS ?= 2
 # The slow kinds of test (markers registered in pyproject.toml), left out by test-fast.
 SLOW      := browser or binder or grading or slow
 
@@ -32,7 +35,7 @@ lab: $(VENV)/.installed
 	$(BIN)/platformlab lab
 
 test: lint $(CHROMEDRIVER) $(BWRAP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-fast: lint $(BWRAP)
 	$(BIN)/python -m pytest -m "not ($(SLOW))" $(PYTEST_ARGS)

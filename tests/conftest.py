@@ -25,12 +25,39 @@ from platformlab_instructor.course import CellGrade, Course
 
 from submissions import Answer, correct_answers, packed, with_answers, wrong_answers
 
+#: With pytest-xdist (``make test`` runs two workers) each group of tests runs on one worker: a test
+#: module, or the modules that share the Binder environment (built once per worker process). Groups
+#: start longest first, so that waiting (pip, a browser, a hub) overlaps the CPU-bound grading.
+BINDER_MODULES = ("test_binder_env", "test_browser", "test_hub")
+FIRST = ("binder", "test_grading", "test_grade", "test_hostile", "test_dask", "test_grade_layouts", "test_mutants")
+
+
+def group(nodeid: str) -> str:
+    """The group of the test ``nodeid`` (``tests/test_x.py::test_y[z]``)."""
+    module = Path(nodeid.split("::")[0]).stem
+    return "binder" if module in BINDER_MODULES else module
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Distribute whole groups (:func:`group`). pytest-xdist's own ``--dist loadgroup`` cannot be used:
+    the ``@group`` suffix it writes into ``item._nodeid`` no longer reaches the node ids with pytest 9."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group(nodeid)
+
+    return GroupScheduling(config, log)
+
 
 def pytest_collection_modifyitems(items):
-    """Every test that uses the ``graded`` fixture grades real submissions: mark it ``grading``."""
+    """Every test that uses the ``graded`` fixture grades real submissions: mark it ``grading``.
+    The longest groups first."""
     for item in items:
         if "graded" in item.fixturenames:
             item.add_marker("grading")
+    rank = {name: i for i, name in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(group(item.nodeid), len(FIRST)))
 
 
 def pytest_generate_tests(metafunc):
