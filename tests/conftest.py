@@ -1,13 +1,16 @@
 """Shared fixtures and markers.
 
 - ``graded(stem)``: every submission the grading tests need (each lesson's solution, its
-  untouched student version and every answer fixture in ``tests/answers/``, packed several to a
-  notebook where they cannot affect each other: :func:`submissions.packed`) is graded once per session, all lessons in one run of the course's own parallel grader
+  untouched student version and every answer fixture in ``tests/answers/``, several to a notebook
+  where they cannot affect each other: :func:`submissions.packed`) is graded once per session, all
+  lessons in one run of the course's own parallel grader
   (:func:`platformlab_instructor.grading.pipeline.grade`: real nbgrader, real kernels);
 - ``generated``: nbgrader's generate step run once per session for every lesson;
 - the ``grading`` marker on every test that uses ``graded``; other slow tests carry their
   marker (``pyproject.toml`` registers them) in their own module, so ``make test-fast`` can
-  leave them out.
+  leave them out;
+- with pytest-xdist, a scheduler that keeps each module (the Binder-environment ones together) on
+  one worker, longest first (:func:`pytest_xdist_make_scheduler`).
 """
 
 from __future__ import annotations
