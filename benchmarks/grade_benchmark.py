@@ -13,7 +13,10 @@ and prints the wall times, the ratio, the per-submission overhead of each
 grader over plain execution, where platformlab's worker time goes (mean seconds per
 phase, from the journal), how many kernels started afresh instead of from a zygote,
 and what the boxes cost (a second platformlab run with ``--isolation none``; the
-guard's cost is its own phase). On a shared machine the difference between two runs is
+guard's cost is its own phase). Worker time is also measured in a run with one worker
+(``--jobs 1``): plain nbclient runs one notebook at a time, and with ``--jobs`` workers on as many
+CPUs each worker's kernel shares the machine with the other workers, so the one-worker figure is
+the like-for-like one. On a shared machine the difference between two runs is
 mostly the machine's: ``--rounds R`` runs boxed and unboxed R times each, in turn
 (boxed, unboxed, boxed, ...), and gives the boxes' cost as the median of the R pairs.
 
@@ -190,6 +193,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work folder and print where it is")
     parser.add_argument("--no-fork", action="store_true", help="pass --no-fork to platformlab grade")
     parser.add_argument("--no-unboxed", action="store_true", help="skip the second platformlab run, --isolation none")
+    parser.add_argument("--no-serial", action="store_true", help="skip the one-worker platformlab run (--jobs 1)")
     parser.add_argument(
         "--rounds",
         type=int,
@@ -239,6 +243,11 @@ def main() -> int:
                     f"{median(c[1] for c in costs):+.1f} s of the run",
                     flush=True,
                 )
+        serial_time = None
+        if not args.no_serial:
+            serial, _ = run_platformlab(work, submissions, 1, args.timeout, not args.no_fork, out="serial")
+            print(f"platformlab grade --jobs 1: {serial:7.1f} s", flush=True)
+            serial_time = print_phases("one worker, boxes on, guard on", work / "serial")
         stock, stock_cells = run_stock(work, submissions, args.timeout)
         print(f"stock nbgrader (generate + autograde): {stock:7.1f} s", flush=True)
         plain = run_plain(work, submissions, args.timeout)
@@ -258,6 +267,7 @@ def main() -> int:
             f"platformlab {ours / n:.2f} s wall, {ours * args.jobs / n:.2f} s of the run's CPU slots "
             f"(includes course set-up, worker start and the tables), {worker_time:.2f} s of worker time "
             f"= {worker_time / (plain / n):.0%} of plain"
+            + ("" if serial_time is None else f"; with one worker {serial_time:.2f} s = {serial_time / (plain / n):.0%} of plain")
         )
         print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         return 0 if not differ else 1
