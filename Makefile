@@ -23,7 +23,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Python code that ruff checks and formats; notebooks that must be committed without outputs.
 LINTED    := src tests benchmarks nbgrader_config.py
 NOTEBOOKS  = $(wildcard solutions/*.ipynb lessons/*.ipynb)
-# pytest-xdist workers for `make test`: whole test modules per worker, longest first (tests/conftest.py),
+# pytest-xdist workers for `make test` and `make test-fast`: whole test modules per worker, longest first (tests/conftest.py),
 # so that pip, the browser and the hub wait while the grading tests use the CPU.
 TEST_WORKERS ?= 2
 # The slow kinds of test (markers registered in pyproject.toml), left out by test-fast.
@@ -38,7 +38,7 @@ test: lint $(CHROMEDRIVER) $(BWRAP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-fast: lint $(BWRAP)
-	$(BIN)/python -m pytest -m "not ($(SLOW))" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --no-loadscope-reorder -m "not ($(SLOW))" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check $(LINTED)
