@@ -116,8 +116,8 @@ def students(stem: str) -> dict[str, Path | list[Answer]]:
     lesson = lessons.get(stem)
     found: dict[str, Path | list[Answer]] = {"solution": lesson.solution, "untouched": lesson.student}
     for kind, answers in (("wrong", wrong_answers(stem)), ("correct", correct_answers(stem))):
-        for number, group in enumerate(packed(lesson.solution, answers), start=1):
-            found[f"{kind}-set{number:02d}"] = group
+        for number, held in enumerate(packed(lesson.solution, answers), start=1):
+            found[f"{kind}-set{number:02d}"] = held
     return found
 
 
@@ -127,8 +127,9 @@ def grade_lessons(stems: list[str], folder: Path) -> dict[str, GradedLesson]:
     from platformlab_instructor.grading.worker import GradingCourse
 
     submitted = folder / "submissions" / "submitted"  # nbgrader's layout: submitted/<student>/<lesson>/<lesson>.ipynb
+    made = {stem: students(stem) for stem in stems}
     for stem in stems:
-        for student, what in students(stem).items():
+        for student, what in made[stem].items():
             target = submitted / student / stem / f"{stem}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(what, Path):
@@ -158,8 +159,9 @@ def grade_lessons(stems: list[str], folder: Path) -> dict[str, GradedLesson]:
                     result.status.setdefault(row["student_id"], f"skipped: {row['reason']}")
     course = GradingCourse.existing(out / "course", stems)
     for stem, result in results.items():
-        for student, what in students(stem).items():
-            result.holder.update({answer: student for answer in what} if isinstance(what, list) else {})
+        for student, what in made[stem].items():
+            if isinstance(what, list):
+                result.holder.update(dict.fromkeys(what, student))
             if result.status.get(student) == "graded":
                 result._grades[student] = course.grades(stem, student)
                 path = out / "course" / "autograded" / student / stem / f"{stem}.ipynb"

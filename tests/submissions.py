@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from functools import cache
 from pathlib import Path
 
 import nbformat
@@ -92,6 +93,13 @@ class _Cell:
             self.binds |= stored
 
 
+@cache
+def _cell(source: str) -> _Cell:
+    """The :class:`_Cell` of ``source``, parsed once: packing asks about the same cells for every pair."""
+    return _Cell(source)
+
+
+@cache
 def _touches_shared_state(source: str) -> bool:
     """Could ``source`` change state that is not a name: an attribute or module set, an import,
     a ``global``, a builtin rebound, or NumPy's or Python's global random state?"""
@@ -134,7 +142,7 @@ class Lesson:
         replaced = {self.order[a.cell]: a.source, self.order[b.cell]: b.source}
         functions: dict[str, set[str]] = {}
         for source in (replaced.get(i, s) for i, s in enumerate(self.sources)):
-            functions.update(_Cell(source).functions)
+            functions.update(_cell(source).functions)
         ignored = self.modules | _BUILTINS
 
         def used(cell: _Cell) -> set[str]:
@@ -145,11 +153,11 @@ class Lesson:
                 todo |= functions.get(name, set()) - names
             return names - ignored
 
-        first = [_Cell(a.source), _Cell(self.sources[self.order[a.cell]])]
+        first = [_cell(a.source), _cell(self.sources[self.order[a.cell]])]
         tainted = set().union(*(cell.reads | cell.binds for cell in first)) - ignored
         for i in range(self.order[a.cell] + 1, self.order[b.test] + 1):
             source = replaced.get(i, self.sources[i])
-            cell = _Cell(source)
+            cell = _cell(source)
             if used(cell) & tainted:
                 if i in (self.order[b.cell], self.order[b.test]) or _touches_shared_state(source):
                     return True
