@@ -25,6 +25,7 @@ import pytest
 
 from platformlab_instructor import lessons
 from platformlab_instructor.course import CellGrade, Course
+from platformlab_instructor.grading.records import Journal
 
 from submissions import Answer, correct_answers, packed, with_answers, wrong_answers
 
@@ -89,7 +90,7 @@ class GradedLesson:
     """Everything the grader said about one lesson's test submissions, by student."""
 
     lesson: lessons.Lesson
-    status: dict[str, str] = field(default_factory=dict)  # grades.csv: "graded", "timeout", ... with the message
+    status: dict[str, str] = field(default_factory=dict)  # grades.csv: "graded", or "error", ... with message and detail
     holder: dict[Answer, str] = field(default_factory=dict)  # answer fixture -> the submission that holds it
     _grades: dict[str, dict[str, CellGrade]] = field(default_factory=dict)
     _autograded: dict[str, nbformat.NotebookNode] = field(default_factory=dict)
@@ -147,10 +148,15 @@ def grade_lessons(stems: list[str], folder: Path) -> dict[str, GradedLesson]:
     )
 
     results = {stem: GradedLesson(lessons.get(stem)) for stem in stems}
+    details = {
+        (record.lesson, record.student): record.detail for record in Journal(out / ".work" / "journal.jsonl").load().values()
+    }
     with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             if row["lesson"] in results:
-                status = row["status"] if row["status"] == "graded" else f"{row['status']}: {row['message']}"
+                status = row["status"]
+                if status != "graded":  # with the worker's traceback or nbgrader's log, as the journal keeps it
+                    status += f": {row['message']}\n{details.get((row['lesson'], row['student_id']), '')}"
                 results[row["lesson"]].status[row["student_id"]] = status
     with open(out / "skipped.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):  # e.g. a fixture the grader could not tell the lesson of

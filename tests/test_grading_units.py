@@ -1,16 +1,19 @@
 """Fast tests of the grading pieces that the end-to-end tests reach only through real kernels:
-the output cap, the status of a submission, the journal's torn last line, the progress output."""
+the output cap, the status of a submission and the message of an nbgrader failure, the journal's torn last line, the progress output, a pool whose workers cannot start."""
 
 from __future__ import annotations
 
 import io
 
 import nbformat
+import pytest
 
+from platformlab_instructor.grading import pool
 from platformlab_instructor.grading.kernels import BoundedExecute
+from platformlab_instructor.grading.pool import WorkersFailed
 from platformlab_instructor.grading.progress import Progress
-from platformlab_instructor.grading.records import Journal, Record
-from platformlab_instructor.grading.worker import status
+from platformlab_instructor.grading.records import Journal, Record, Task
+from platformlab_instructor.grading.worker import Settings, _last_error, status
 
 
 def _message(kind: str, content: dict) -> dict:
@@ -131,3 +134,34 @@ def test_graders_see_model_answer_and_rubric_students_never_do():
     assert model.splitlines()[1].strip() in graded.cells[written[0] + 1].source
     page, _ = HideTests().preprocess(graded, {})
     assert not any(is_grader_only(c) for c in page.cells)
+
+
+def test_nbgrader_failure_is_told_by_its_cause_not_its_summary():
+    """When nbgrader fails, does the submission's message name the exception, not nbgrader's
+    closing "Please see the above traceback" (all an instructor saw of a failure before)?"""
+    failed = {
+        "success": False,
+        "error": 'Traceback (most recent call last):\n  File "api.py", line 1, in autograde\n'
+        "nbgrader.converters.base.NbGraderException: Please see the the above traceback for details "
+        "on the specific errors on the above failures.\n",
+        "log": "[ERROR] There was an error processing assignment: /c/submitted/s/02\n"
+        '[ERROR] Traceback (most recent call last):\n  File "base.py", line 390, in convert_notebooks\n'
+        "    raise ValueError(text)\nRuntimeError: Kernel died before replying to kernel_info\n"
+        "[ERROR] There was an error processing assignment '02' for student 's'\n"
+        "[ERROR] Please see the the above traceback for details on the specific errors on the above failures.\n",
+    }
+    assert _last_error(failed) == "RuntimeError: Kernel died before replying to kernel_info"
+    assert (
+        _last_error({"success": False, "log": "[ERROR] the gradebook is locked\n[INFO] done"})
+        == "[ERROR] the gradebook is locked"
+    )
+    assert _last_error({"success": False}) == "no message"
+
+
+def test_workers_that_cannot_start_stop_the_run_with_their_reason(tmp_path):
+    """A worker process whose set-up fails (here: its course template is missing) breaks every pool
+    it is in. Does the run stop with the reason, instead of starting pools for ever?"""
+    settings = Settings(str(tmp_path / "no-template"), {}, timeout=5, memory=0, fork=False)
+    task = Task("s--01--x", "01-x", str(tmp_path / "x.ipynb"), str(tmp_path / "staging"))
+    with pytest.raises(WorkersFailed, match="could not start: FileNotFoundError: .*no-template"):
+        pool.run([task], settings, tmp_path, 1, lambda task, result: None, Progress(1, enabled=False))

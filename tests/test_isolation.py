@@ -38,7 +38,7 @@ def box(request):
     os.environ["PLATFORMLAB_TEST_SECRET"] = SECRET  # an instructor variable the kernel must not see
     os.environ.update(kernel_environment())
     folder = tempfile.mkdtemp(prefix="pl-box-")
-    readable = isolation.readable()
+    readable = isolation.readable(os.environ["PLATFORMLAB_ROOT"])
     zygote = Zygote([lessons.find()[0].solution], dict(os.environ), 2048, folder, readable) if request.param == "zygote" else None
     assert zygote is None or zygote.name, "the zygote did not start in its box"
     yield {"folder": folder, "readable": readable, "zygote": zygote.name if zygote else ""}

@@ -10,6 +10,7 @@ import pytest
 import zmq
 import zmq.asyncio
 from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.session import Session
 from nbgrader.preprocessors import Execute
 
@@ -72,3 +73,25 @@ def test_every_course_grades_through_the_watchful_client(tmp_path):
         preprocessor = execute(config=course.config())
         preprocessor.nb = nbformat.v4.new_notebook()
         assert preprocessor.create_kernel_manager().client_factory is WatchfulKernelClient, execute.__name__
+
+
+def test_a_kernel_slow_to_start_is_ready_when_it_answers():
+    """A kernel busy for longer than one ``kernel_info`` wait (1 s) as it starts, as under load: the
+    client has asked again by the time the first answer comes. Is it ready once the kernel answers?
+    (Matching each answer to the latest question only, the client stayed one answer behind for
+    ever, and a loaded test run failed with "Kernel didn't respond in 60 seconds".)"""
+
+    async def start() -> float:
+        manager = AsyncKernelManager(client_class="platformlab_instructor.kernelclient.WatchfulKernelClient")
+        await manager.start_kernel(extra_arguments=["--IPKernelApp.exec_lines=import time; time.sleep(2.5)"])
+        client = manager.client()
+        client.start_channels()
+        try:
+            since = time.monotonic()
+            await client.wait_for_ready(timeout=20)
+            return time.monotonic() - since
+        finally:
+            client.stop_channels()
+            await manager.shutdown_kernel(now=True)
+
+    assert asyncio.run(start()) < 10  # answered after about 2.5 s; ready within a few waits of it

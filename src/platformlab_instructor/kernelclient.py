@@ -45,7 +45,9 @@ class WatchfulKernelClient(AsyncKernelClient):
 
     (jupyter_client's own ``wait_for_ready`` then waits for 0.2 s without any message on IOPub, its
     check that IOPub is connected and a flush: 0.2 s per kernel. The idle status of the same
-    request proves the connection as well; older messages are told apart by their parent.)
+    request proves the connection as well; other messages are told apart by their parent.
+    A reply to any of its requests counts: like jupyter_client, it asks again after each second
+    without an answer, so a kernel slow to start answers an older request than the latest.)
     """
 
     shell_channel_class = Type(WatchfulChannel)
@@ -54,17 +56,19 @@ class WatchfulKernelClient(AsyncKernelClient):
 
     async def _async_wait_for_ready(self, timeout=None):
         deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        asked = set()  # every request: a kernel slow to start answers the first after the next is sent
         while True:
-            msg_id = self.kernel_info()
+            asked.add(self.kernel_info())
             try:
                 reply = await self.shell_channel.get_msg(timeout=1)
             except Empty:
                 reply = None
-            if reply and reply["msg_type"] == "kernel_info_reply" and reply["parent_header"].get("msg_id") == msg_id:
+            answered = reply["parent_header"].get("msg_id") if reply and reply["msg_type"] == "kernel_info_reply" else None
+            if answered in asked:
                 try:
                     while True:
                         msg = await self.iopub_channel.get_msg(timeout=0.5)
-                        if msg["parent_header"].get("msg_id") == msg_id and msg["content"].get("execution_state") == "idle":
+                        if msg["parent_header"].get("msg_id") == answered and msg["content"].get("execution_state") == "idle":
                             self._handle_kernel_info_reply(reply)
                             return
                 except Empty:

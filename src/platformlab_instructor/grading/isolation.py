@@ -57,14 +57,15 @@ def unavailable() -> str:
     return ""
 
 
-def readable() -> list[str]:
-    """What a box may read: the system, Python, its environment, the runtime and the course data."""
+def readable(course: str) -> list[str]:
+    """What a box may read: the system, Python, its environment, the runtime and the data of the course
+    folder ``course`` (if it has any)."""
     import importlib.util
 
-    from platformlab.root import MARKER, course_root
+    from platformlab.root import MARKER
 
     runtime = importlib.util.find_spec("platformlab").submodule_search_locations[0]
-    paths = ["/usr", "/etc", sys.base_prefix, sys.prefix, runtime, str(course_root() / MARKER.parent)]
+    paths = ["/usr", "/etc", sys.base_prefix, sys.prefix, runtime, str(Path(course) / MARKER.parent)]
     return sorted({os.path.realpath(p) for p in paths if os.path.exists(p)})
 
 

@@ -15,11 +15,16 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from ..errors import PlatformlabError
 from . import worker
 from .progress import Progress
 from .records import Result, Task
 
 log = logging.getLogger(__name__)
+
+
+class WorkersFailed(PlatformlabError):
+    """The worker processes could not set themselves up (:func:`.worker.start`), so nothing can be graded."""
 
 
 def run(
@@ -36,13 +41,27 @@ def run(
     the pool. Only the submissions a worker had started (:attr:`.records.Task.started`) are suspects; the rest
     go back to the queue unharmed. Suspects are graded again one at a time, so that a second
     break names the one submission that causes it, which alone is reported as ``error``.
+    A worker that cannot set itself up is no submission's fault: a second time, the run stops
+    with :class:`WorkersFailed` (before, the pool was started again and again, for ever).
     """
     pending = {task.key: task for task in tasks}
     crashes: dict[str, int] = {}
+    starts = 0  # pools broken because a worker could not set itself up
     while pending:
         suspects = [task for key, task in pending.items() if crashes.get(key)]
         batch, width = (suspects[:1], 1) if suspects else (list(pending.values()), jobs)
         if not _pool(batch, settings, work, width, pending, on_result, progress):
+            continue
+        failed = work / worker.START_FAILED
+        if failed.exists():  # no submission's fault: a worker could not set itself up
+            why = failed.read_text(encoding="utf-8").strip().splitlines()[-1]
+            starts += 1
+            if starts >= 2:
+                raise WorkersFailed(f"the grading processes could not start: {why} (the traceback is in {failed})")
+            log.warning("a grading process could not start (%s); trying again", why)
+            failed.unlink()
+            for task in pending.values():  # what the other workers had started is not suspect
+                task.started.unlink(missing_ok=True)
             continue
         started = [key for key, task in pending.items() if task.started.exists()]
         log.warning("a grading process died while grading %s; graded again, one at a time", ", ".join(started) or "nothing")

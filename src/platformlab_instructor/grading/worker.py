@@ -15,6 +15,7 @@ main process alone writes them into the real gradebook (see :mod:`.pipeline`).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import traceback
@@ -53,7 +54,8 @@ def kernel_environment(environ=None) -> dict:
     """The environment for kernels: as given, with platformlab importable (lessons import it) and the
     course folder named (kernels run in a scratch folder, from which the data cannot be found)."""
     environ = tool_environment(environ)
-    environ.setdefault(ENV, str(course_root()))
+    if ENV not in environ:
+        environ[ENV] = str(course_root())
     return environ
 
 
@@ -99,8 +101,21 @@ class GradingCourse(Course):
 _state: dict = {}
 
 
+#: In a pool's folder: why a worker process could not set itself up (:func:`start`; read by :mod:`.pool`).
+START_FAILED = "start-failed.txt"
+
+
 def start(settings: Settings, work: str) -> None:
-    """Set up this worker process: its scratch course, the lesson catalogue, its box and zygote."""
+    """Set up this worker process: its scratch course, the lesson catalogue, its box and zygote.
+    If that fails, say why in ``work``/:data:`START_FAILED` before the process ends."""
+    try:
+        _start(settings, work)
+    except BaseException:
+        (Path(work) / START_FAILED).write_text(traceback.format_exc(), encoding="utf-8")
+        raise
+
+
+def _start(settings: Settings, work: str) -> None:
     from multiprocessing.util import Finalize
 
     from .isolation import readable
@@ -116,7 +131,7 @@ def start(settings: Settings, work: str) -> None:
     os.environ.update(kernel_environment())
     # a box's folder holds its kernels' folders and Unix sockets: a short path (socket paths are limited to ~100 bytes)
     box = tempfile.mkdtemp(prefix="pl-box-") if settings.boxed else ""
-    paths = readable() if settings.boxed else []
+    paths = readable(os.environ[ENV]) if settings.boxed else []
     zygote = Zygote(list(sources.values()), os.environ, settings.memory, box, paths) if settings.fork else None
     if zygote and not zygote.name:
         note_fallback(settings.fallback_log, "this worker's zygote did not start")
@@ -309,7 +324,17 @@ def status(observed: dict[str, list[str]], memory: int = 0) -> tuple[str, list[s
 
 
 def _last_error(result: dict) -> str:
+    """What went wrong, in one line, from the error and log of an nbgrader API call: the last exception
+    a traceback ends with, else the last line that speaks of an error. nbgrader's own summary lines
+    ("Please see the above traceback ...") say nothing and are never chosen."""
     text = (result.get("error") or "") + "\n" + (result.get("log") or "")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    interesting = [line for line in lines if line.startswith("[ERROR]") or "Error" in line or "error" in line]
-    return (interesting or lines or ["no message"])[-1][:300]
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not _SUMMARY.search(line)]
+    raised = [line for line in lines if _RAISED.match(line)]
+    said = [line for line in lines if "error" in line.lower()]
+    return (raised or said or lines or ["no message"])[-1][:300]
+
+
+#: nbgrader's summary lines after a failure, which name no cause.
+_SUMMARY = re.compile(r"Please see the|There was an error processing assignment")
+#: The last line of a traceback: ``package.SomeError: what``.
+_RAISED = re.compile(r"[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b(:|$)")
