@@ -6,6 +6,7 @@
   lessons in one run of the course's own parallel grader
   (:func:`platformlab_instructor.grading.pipeline.grade`: real nbgrader, real kernels);
 - ``generated``: nbgrader's generate step run once per session for every lesson;
+- ``tiny_course``: a course of two tiny lessons, for the tests of the grader's plumbing;
 - the ``grading`` marker on every test that uses ``graded``; other slow tests carry their
   marker (``pyproject.toml`` registers them) in their own module, so ``make test-fast`` can
   leave them out;
@@ -83,6 +84,15 @@ def generated(tmp_path_factory) -> dict[str, Path]:
     found = lessons.find()
     course = Course(tmp_path_factory.mktemp("generated"), {lesson.stem: lesson.solution for lesson in found})
     return {lesson.stem: course.generate(lesson.stem) for lesson in found}
+
+
+@pytest.fixture(scope="session")
+def tiny_course(tmp_path_factory) -> Path:
+    """A course folder of two tiny lessons (:func:`grading.classroom.tiny_course`), made once, for the
+    tests of the grader's plumbing: a submission of it is graded in about a second."""
+    from grading.classroom import tiny_course
+
+    return tiny_course(tmp_path_factory.mktemp("tiny-course"))
 
 
 @dataclass

@@ -23,13 +23,13 @@ distributed = pytest.importorskip("distributed", reason="the dask extra: pip ins
 
 
 @pytest.fixture(scope="module")
-def lesson() -> cr.Lesson:
-    return next(lesson for lesson in cr.available() if lesson.stem.startswith("01"))
+def lesson(tiny_course) -> cr.Lesson:
+    return cr.available(tiny_course)[0]
 
 
 @pytest.fixture(scope="module")
 def klass(lesson, tmp_path_factory):
-    """Seven submissions of lesson 01 (solutions, untouched, a wrong answer in turn), as a Canvas zip,
+    """Seven submissions of a tiny lesson (solutions, untouched, a wrong answer in turn), as a Canvas zip,
     and each student's expected auto score."""
     wrong, fails = cr.wrong_answer(lesson)
     kinds = [(lesson.solution, lesson.auto_points), (lesson.student, 0.0), (wrong, lesson.auto_points - lesson.points(fails))]
@@ -57,13 +57,13 @@ def scores(out) -> dict[str, tuple[str, float]]:
     return {row["student_id"]: (row["status"], float(row["score"])) for row in read_csv(out / "grades.csv")}
 
 
-def test_cluster_grades_as_the_local_pool_does(klass, lesson, cluster, tmp_path):
+def test_cluster_grades_as_the_local_pool_does(klass, lesson, cluster, tiny_course, tmp_path):
     """Does the same class give the same grades, cell by cell, with and without --scheduler?"""
     archive, expected = klass
     address, _ = cluster
-    local = run_grade(archive, "--out", tmp_path / "local", "--jobs", 2)
+    local = run_grade(archive, "--out", tmp_path / "local", "--jobs", 2, root=tiny_course)
     assert local.returncode == 0, local.stderr[-3000:]
-    remote = run_grade(archive, "--out", tmp_path / "dask", "--scheduler", address)
+    remote = run_grade(archive, "--out", tmp_path / "dask", "--scheduler", address, root=tiny_course)
     assert remote.returncode == 0, remote.stderr[-3000:]
     assert scores(tmp_path / "dask") == scores(tmp_path / "local") == {s: ("graded", score) for s, score in expected.items()}
 
@@ -76,14 +76,26 @@ def test_cluster_grades_as_the_local_pool_does(klass, lesson, cluster, tmp_path)
         assert (tmp_path / "dask" / "course" / "autograded" / student / lesson.stem / f"{lesson.stem}.ipynb").exists()
 
 
-def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(klass, cluster, tmp_path):
+def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(klass, cluster, tiny_course, tmp_path):
     """Kill -9 a worker process while it grades: is every submission still graded, exactly once?"""
     archive, expected = klass
     address, client = cluster
     out = tmp_path / "out"
     journal = out / ".work" / "journal.jsonl"
     process = subprocess.Popen(
-        [sys.executable, "-m", "platformlab_instructor", "grade", str(archive), "--out", str(out), "--scheduler", address],
+        [
+            sys.executable,
+            "-m",
+            "platformlab_instructor",
+            "--root",
+            str(tiny_course),
+            "grade",
+            str(archive),
+            "--out",
+            str(out),
+            "--scheduler",
+            address,
+        ],
         env=tool_environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -110,12 +122,12 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(klass, cluster, tm
     assert scores(out) == {s: ("graded", score) for s, score in expected.items()}
 
 
-def test_an_unreachable_scheduler_is_an_error_before_anything_is_written(klass, tmp_path):
+def test_an_unreachable_scheduler_is_an_error_before_anything_is_written(klass, tiny_course, tmp_path):
     archive, _ = klass
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = run_grade(archive, "--out", tmp_path / "out", "--scheduler", f"tcp://127.0.0.1:{port}")
+    result = run_grade(archive, "--out", tmp_path / "out", "--scheduler", f"tcp://127.0.0.1:{port}", root=tiny_course)
     assert result.returncode == 1
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()

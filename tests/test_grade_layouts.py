@@ -46,9 +46,9 @@ def test_namesakes_stay_apart():
 
 
 @pytest.mark.grading
-def test_moodle_zip_with_roster_and_folders(tmp_path):
+def test_moodle_zip_with_roster_and_folders(tiny_course, tmp_path):
     """Are a Moodle zip (non-ASCII names, a roster) and a folder tree graded into the same tables?"""
-    lesson = cr.available()[0]
+    lesson = cr.available(tiny_course)[1]  # "Copy of my work.ipynb" is told from the other lesson by its content
     members = [
         (cr.moodle_name("José Núñez", 31, f"{lesson.stem}.ipynb"), cr.dumps(lesson.solution)),
         (cr.moodle_name("Ann Lee", 32, "Copy of my work.ipynb"), cr.dumps(lesson.student)),
@@ -57,7 +57,7 @@ def test_moodle_zip_with_roster_and_folders(tmp_path):
     archive = cr.write_zip(tmp_path / "moodle.zip", members)
     roster = tmp_path / "roster.csv"
     roster.write_text("lms_id,student_id\n31,jnunez\n", encoding="utf-8")
-    result = run_grade(archive, "--out", tmp_path / "out", "--jobs", 2, "--timeout", 5, "--roster", roster)
+    result = run_grade(archive, "--out", tmp_path / "out", "--jobs", 2, "--timeout", 5, "--roster", roster, root=tiny_course)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {r["student_id"]: r for r in read_csv(tmp_path / "out" / "grades.csv")}
     assert set(rows) == {"jnunez", "ann-lee"}
@@ -71,7 +71,7 @@ def test_moodle_zip_with_roster_and_folders(tmp_path):
         (folder / "submitted" / student / lesson.stem).mkdir(parents=True)
         nbformat.write(notebook, folder / "submitted" / student / lesson.stem / f"{lesson.stem}.ipynb")
         (folder / "submitted" / student / lesson.stem / "timestamp.txt").write_text("2026-11-20 10:00:00 UTC")
-    result = run_grade(folder, "--out", tmp_path / "out2", "--jobs", 1, "--timeout", 5, "--no-fork")
+    result = run_grade(folder, "--out", tmp_path / "out2", "--jobs", 1, "--timeout", 5, "--no-fork", root=tiny_course)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = read_csv(tmp_path / "out2" / "grades.csv")
     assert [(r["student_id"], r["status"], float(r["score"])) for r in rows] == [
@@ -88,9 +88,9 @@ def test_missing_input_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.grading
-def test_killed_run_resumes_without_grading_twice(tmp_path):
+def test_killed_run_resumes_without_grading_twice(tiny_course, tmp_path):
     """After kill -9 midway, does a re-run finish every submission, grading none of the finished ones again?"""
-    lessons = cr.available()
+    lessons = cr.available(tiny_course)
     members = [
         (
             cr.canvas_name(f"s{n}", 200 + n, lessons[n % len(lessons)].stem),
@@ -103,7 +103,19 @@ def test_killed_run_resumes_without_grading_twice(tmp_path):
     journal = out / ".work" / "journal.jsonl"
     env = tool_environment()
     process = subprocess.Popen(
-        [sys.executable, "-m", "platformlab_instructor", "grade", str(archive), "--out", str(out), "--jobs", "1"],
+        [
+            sys.executable,
+            "-m",
+            "platformlab_instructor",
+            "--root",
+            str(tiny_course),
+            "grade",
+            str(archive),
+            "--out",
+            str(out),
+            "--jobs",
+            "1",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -119,7 +131,7 @@ def test_killed_run_resumes_without_grading_twice(tmp_path):
     finished = [json.loads(line)["key"] for line in journal.read_text().splitlines()]
     assert 2 <= len(finished) < 6
 
-    result = run_grade(archive, "--out", out, "--jobs", 2)
+    result = run_grade(archive, "--out", out, "--jobs", 2, root=tiny_course)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"already graded in an earlier run: {len(finished)}" in result.stdout
     keys = [json.loads(line)["key"] for line in journal.read_text().splitlines()]
