@@ -1,8 +1,10 @@
 """Does `platformlab grade` turn a Canvas zip into grades, feedback and an item analysis, losing nothing?
 
 One real run of the command (real nbgrader, real kernels, a real SQLite gradebook)
-on a zip built from the lessons on disk: every lesson's solution and untouched
-student version, and on the first lesson every kind of bad submission.
+on a zip built from a course of two tiny lessons (``tiny_course``: what is tested here is
+the command, not the lessons, which ``test_grading.py`` and ``test_hostile.py`` grade): each
+lesson's solution and untouched student version, and on the first lesson every kind of bad
+submission.
 """
 
 from __future__ import annotations
@@ -43,16 +45,9 @@ print("HERE", sorted(os.listdir(".")))"""
 
 
 @pytest.fixture(scope="module")
-def lessons_on_disk():
-    found = cr.available()
-    if not found:
-        pytest.fail("no lessons in solutions/ with a generated student version in lessons/")
-    return found
-
-
-@pytest.fixture(scope="module")
-def canvas(tmp_path_factory, lessons_on_disk):
+def canvas(tmp_path_factory, tiny_course):
     """Grade one Canvas zip with every case; return what the command wrote."""
+    lessons_on_disk = cr.available(tiny_course)
     first = lessons_on_disk[0]
     wrong, wrong_fails = cr.wrong_answer(first)
     deleted, deleted_id = cr.deleted_test(first)
@@ -84,10 +79,10 @@ def canvas(tmp_path_factory, lessons_on_disk):
     root = tmp_path_factory.mktemp("canvas")
     archive = cr.write_zip(root / "submissions.zip", members)
     out = root / "deep" / "grades"
-    # the time limit stops the endless loops soon, yet leaves the slowest honest cell (a bootstrap,
-    # about 2 s alone) room on a loaded 2-core machine
-    result = run_grade(archive, "--out", out, "--jobs", 2, "--timeout", 15, cwd=root)
+    # the time limit stops the endless loops soon; the tiny lessons' honest cells take milliseconds
+    result = run_grade(archive, "--out", out, "--jobs", 2, "--timeout", 5, cwd=root, root=tiny_course)
     return {
+        "course": tiny_course,
         "result": result,
         "out": out,
         "root": root,
@@ -105,7 +100,9 @@ def rows_of(canvas) -> dict[tuple, dict]:
 
 
 def items_of(canvas, student) -> dict[str, dict]:
-    return {r["grade_id"]: r for r in read_csv(canvas["out"] / "items.csv") if r["student_id"] == student}
+    """``student``'s items.csv rows of the first lesson, by grade id."""
+    rows = read_csv(canvas["out"] / "items.csv")
+    return {r["grade_id"]: r for r in rows if r["student_id"] == student and r["lesson"] == canvas["first"].stem}
 
 
 def test_command_succeeds_and_summarises(canvas):
@@ -324,7 +321,7 @@ def test_manual_grades_flow_into_a_new_export(canvas):
         grade = gradebook.find_grade(gid, first.stem, first.stem, "alice")
         grade.manual_score = 1
         gradebook.db.commit()
-    result = run_grade("--export-only", "--out", out)
+    result = run_grade("--export-only", "--out", out, root=canvas["course"])
     assert result.returncode == 0, result.stderr[-2000:]
     row = rows_of(canvas)[("alice", first.stem)]
     assert float(row["score"]) == first.auto_points + 1

@@ -219,7 +219,9 @@ def tiny_course(folder: Path) -> Path:
             ),
         ]
 
-    written = cell("markdown", "why", "YOUR ANSWER HERE", grade=True, solution=True, points=1)
+    def written(gid: str):
+        return cell("markdown", gid, "Because buyers value it differently.", grade=True, solution=True, points=1)
+
     notebooks = {
         "01-tiny-prices": [
             cell("markdown", "intro", "# Lesson 01 · Prices (a tiny lesson for testing the grader)"),
@@ -233,7 +235,7 @@ def tiny_course(folder: Path) -> Path:
             ),
             *exercise("total", "total = float(prices.sum())", "assert total > 0", "assert total == 60.0", 1),
             cell("markdown", "md_why", "Why do prices differ? (1 point)"),
-            written,
+            written("why_prices"),
         ],
         "02-tiny-shares": [
             cell("markdown", "intro", "# Lesson 02 · Shares (a tiny lesson for testing the grader)"),
@@ -247,7 +249,7 @@ def tiny_course(folder: Path) -> Path:
             ),
             *exercise("leader", "leader = max(sales, key=sales.get)", "assert leader in sales", "assert leader == 'a'", 1),
             cell("markdown", "md_why", "Why does the leader lead? (1 point)"),
-            written,
+            written("why_leader"),
         ],
     }
     kernel = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}}
