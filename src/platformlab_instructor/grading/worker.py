@@ -14,10 +14,13 @@ main process alone writes them into the real gradebook (see :mod:`.pipeline`).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import shutil
 import tempfile
+import threading
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,8 @@ INSIDE = "student"
 #: Thread pools of numerical libraries, one thread each in kernels: workers already use every core,
 #: and a pool made before the zygote forks is no use to its kernels.
 THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: Seconds between a worker's checks that the process that started it is still there (:func:`_end_with_parent`).
+PARENT_CHECK = 1.0
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,7 @@ def _start(settings: Settings, work: str) -> None:
     if zygote and not zygote.name:
         note_fallback(settings.fallback_log, "this worker's zygote did not start")
     Finalize(None, _close, args=(zygote, box), exitpriority=10)
+    _end_with_parent(zygote, box)
     kernels = {
         "memory_limit": settings.memory,
         "zygote": zygote.name if zygote else "",
@@ -161,6 +167,37 @@ def _close(zygote, box: str) -> None:
         zygote.close()
     if box:
         shutil.rmtree(box, ignore_errors=True)
+
+
+_owned: list = []  # (zygote, box) of each _start in this process: a Dask worker starts one per course it is sent
+
+
+def _end_with_parent(zygote, box: str) -> None:
+    """Close ``zygote`` and ``box`` and end this process as soon as the process that started it is gone.
+
+    Why: when ``platformlab grade`` is killed (kill -9, or ``kill PID`` of the main process alone), its pool's
+    workers never hear of it (each worker's queue pipes are held open by the other workers too) and would
+    wait, idle, for ever, with their zygotes and boxes. A daemon thread checks the parent's pid every
+    :data:`PARENT_CHECK` seconds (as the zygote and the kernel launcher do); Finalize does not run on the
+    way out (``os._exit``), hence the explicit :func:`_close`.
+
+    Only a process started by multiprocessing is watched: a pool worker (its parent is ``platformlab grade``)
+    or a Dask worker under a nanny (its parent is the nanny, which it should not outlive). A process started
+    otherwise (``dask worker --no-nanny``) may rightly outlive its parent, a shell that logged out.
+    """
+    _owned.append((zygote, box))
+    parent = multiprocessing.parent_process()  # its pid is the parent's when this process started
+    if parent is None or len(_owned) > 1:  # not started by multiprocessing, or already watched
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent.pid:
+            time.sleep(PARENT_CHECK)
+        for owned in _owned:
+            _close(*owned)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="platformlab-end-with-parent", daemon=True).start()
 
 
 def _scratch_gradebooks_skip_fsync() -> None:
