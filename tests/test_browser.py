@@ -20,6 +20,8 @@ import socket
 import subprocess
 import time
 import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import nbformat
@@ -114,9 +116,10 @@ def server(binder_env, tmp_path_factory):
         process.wait()
 
 
-@pytest.fixture(scope="module")
-def page(server):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+@contextmanager
+def chromium_page(artifacts: Path):
+    """A page of a fresh headless chromium (Debian's, through Playwright), its screenshots' folder ``artifacts`` made."""
+    artifacts.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -124,6 +127,12 @@ def page(server):
         page.set_default_timeout(60_000)
         yield page
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with chromium_page(ARTIFACTS) as page:
+        yield page
 
 
 def shot(target, name: str) -> None:

@@ -42,11 +42,11 @@ from urllib.parse import parse_qs, urlsplit
 import nbformat
 import pytest
 import yaml
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from platformlab_instructor import lessons
 from platformlab_instructor.publish import publish
-from test_browser import BUSY, CELLS, CHROMIUM, FLAGS, free_port, menu, prompts, wait_for_run
+from test_browser import BUSY, CELLS, chromium_page, free_port, menu, prompts, wait_for_run
 
 import binderenv
 
@@ -318,14 +318,8 @@ def hub(workdir, ports, proxy_command, course, password, singleuser, binder_env)
 
 @pytest.fixture(scope="module")
 def page(hub):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(60_000)
+    with chromium_page(ARTIFACTS) as page:
         yield page
-        browser.close()
 
 
 def shot(target, name: str) -> None:
