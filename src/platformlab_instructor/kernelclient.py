@@ -44,10 +44,11 @@ class WatchfulKernelClient(AsyncKernelClient):
     the kernel has answered ``kernel_info`` and gone idle.
 
     (jupyter_client's own ``wait_for_ready`` then waits for 0.2 s without any message on IOPub, its
-    check that IOPub is connected and a flush: 0.2 s per kernel. The idle status of the same
-    request proves the connection as well; other messages are told apart by their parent.
-    A reply to any of its requests counts: like jupyter_client, it asks again after each second
-    without an answer, so a kernel slow to start answers an older request than the latest.)
+    check that IOPub is connected and a flush: 0.2 s per kernel. The idle status after one of its
+    requests proves the connection as well; other messages are told apart by their parent.
+    Any of its requests counts, not only the latest: like jupyter_client, it asks again after each
+    second without an answer, so a kernel slow to start answers older requests first, and the
+    idle status of one may have gone by while the client read the reply to another.)
     """
 
     shell_channel_class = Type(WatchfulChannel)
@@ -63,12 +64,11 @@ class WatchfulKernelClient(AsyncKernelClient):
                 reply = await self.shell_channel.get_msg(timeout=1)
             except Empty:
                 reply = None
-            answered = reply["parent_header"].get("msg_id") if reply and reply["msg_type"] == "kernel_info_reply" else None
-            if answered in asked:
+            if reply and reply["msg_type"] == "kernel_info_reply" and reply["parent_header"].get("msg_id") in asked:
                 try:
                     while True:
                         msg = await self.iopub_channel.get_msg(timeout=0.5)
-                        if msg["parent_header"].get("msg_id") == answered and msg["content"].get("execution_state") == "idle":
+                        if msg["parent_header"].get("msg_id") in asked and msg["content"].get("execution_state") == "idle":
                             self._handle_kernel_info_reply(reply)
                             return
                 except Empty:
