@@ -102,6 +102,7 @@ class GradedLesson:
     lesson: lessons.Lesson
     status: dict[str, str] = field(default_factory=dict)  # grades.csv: "graded", or "error", ... with message and detail
     holder: dict[Answer, str] = field(default_factory=dict)  # answer fixture -> the submission that holds it
+    flags: dict[str, str] = field(default_factory=dict)  # grades.csv: what the grader's check of the kernel found
     _grades: dict[str, dict[str, CellGrade]] = field(default_factory=dict)
     _autograded: dict[str, nbformat.NotebookNode] = field(default_factory=dict)
 
@@ -168,6 +169,7 @@ def grade_lessons(stems: list[str], folder: Path) -> dict[str, GradedLesson]:
                 if status != "graded":  # with the worker's traceback or nbgrader's log, as the journal keeps it
                     status += f": {row['message']}\n{details.get((row['lesson'], row['student_id']), '')}"
                 results[row["lesson"]].status[row["student_id"]] = status
+                results[row["lesson"]].flags[row["student_id"]] = row["flags"]
     with open(out / "skipped.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):  # e.g. a fixture the grader could not tell the lesson of
             for stem, result in results.items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,19 @@ def test_nbgrader_metadata_is_schema_3_and_ids_unique(stem):
         assert meta and meta.get("schema_version") == 3, f"cell {cell.get('id')} lacks nbgrader schema 3 metadata"
         ids.append(meta["grade_id"])
     assert len(ids) == len(set(ids)), "grade ids repeat"
+
+
+def test_new_gradebooks_carry_the_schema_version_nbgrader_finds(tmp_path):
+    """A new gradebook is stamped with nbgrader's schema version, read in this process (``course.schema_version``)
+    instead of nbgrader's ``alembic heads`` in a new one. Is it the version that command gives?"""
+    from nbgrader import dbutil
+
+    from platformlab_instructor.course import Course, tool_environment
+
+    with dbutil._temp_alembic_ini(f"sqlite:///{tmp_path / 'unused.db'}") as ini:
+        heads = subprocess.run(["alembic", "-c", ini, "heads"], env=tool_environment(), capture_output=True, text=True)
+    lesson = lessons.find()[0]
+    Course(tmp_path / "course", {lesson.stem: lesson.solution}).generate(lesson.stem)
+    with sqlite3.connect(tmp_path / "course" / "gradebook.db") as gradebook:
+        stamped = gradebook.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert heads.returncode == 0 and stamped == [(heads.stdout.split()[0],)], (stamped, heads.stdout, heads.stderr)

@@ -40,6 +40,13 @@ def test_solution_runs_cleanly(stem, graded):
     assert not problems, f"{stem} solution wrote errors or warnings:\n" + "\n".join(problems)
 
 
+def test_no_honest_submission_is_flagged(stem, graded):
+    """Does the grader's check of the kernel flag none of the lesson's honest submissions (the solution, the
+    untouched lesson, every answer fixture)? A flag sends a notebook to be reviewed by hand."""
+    flagged = {student: flags for student, flags in graded(stem).flags.items() if flags}
+    assert not flagged, f"{stem}: honest submissions flagged for review: {flagged}"
+
+
 def test_wrong_answer_is_marked_wrong(wrong, graded):
     """Does the exercise's test cell reject this plausible wrong answer (and not merely crash on it)?"""
     result = graded(wrong.lesson)

@@ -8,6 +8,7 @@ versions and autograding submissions both run the real nbgrader steps.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -52,6 +53,20 @@ def _ensure_tools_on_path() -> None:
     os.environ.update(tool_environment())
 
 
+@functools.cache
+def schema_version() -> str:
+    """The gradebook schema version nbgrader stamps on each new gradebook: its newest migration.
+
+    nbgrader 0.9 (``nbgrader.api.get_alembic_version``) finds it by running ``alembic heads`` in a new
+    process, 1.5 s or more for every new gradebook (each ``platformlab grade`` or ``generate`` in a
+    fresh folder). This reads the same migration scripts here, once per process.
+    """
+    from alembic.script import ScriptDirectory
+    from nbgrader import dbutil
+
+    return ScriptDirectory(dbutil.ALEMBIC_DIR).get_current_head()
+
+
 class Course:
     """An nbgrader course rooted at ``root`` whose lessons are ``sources``: each lesson's
     stem (the nbgrader assignment id) and its source notebook, copied into the course."""
@@ -82,8 +97,10 @@ class Course:
         return config
 
     def api(self):
+        import nbgrader.api
         from nbgrader.apps import NbGraderAPI
 
+        nbgrader.api.get_alembic_version = schema_version  # see there
         return NbGraderAPI(config=self.config())
 
     def generate(self, stem: str) -> Path:
