@@ -83,19 +83,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(klass, cluster, ti
     out = tmp_path / "out"
     journal = out / ".work" / "journal.jsonl"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "platformlab_instructor",
-            "--root",
-            str(tiny_course),
-            "grade",
-            str(archive),
-            "--out",
-            str(out),
-            "--scheduler",
-            address,
-        ],
+        cr.grade_command(archive, "--out", out, "--scheduler", address, root=tiny_course),
         env=tool_environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -103,19 +102,7 @@ def test_killed_run_resumes_without_grading_twice(tiny_course, tmp_path):
     journal = out / ".work" / "journal.jsonl"
     env = tool_environment()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "platformlab_instructor",
-            "--root",
-            str(tiny_course),
-            "grade",
-            str(archive),
-            "--out",
-            str(out),
-            "--jobs",
-            "1",
-        ],
+        cr.grade_command(archive, "--out", out, "--jobs", 1, root=tiny_course),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

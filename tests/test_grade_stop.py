@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -83,10 +82,9 @@ def test_killing_the_main_process_ends_the_workers(tiny_course, tmp_path):
     boxes = Path(tempfile.mkdtemp(prefix="pl-stop-", dir="/tmp"))
     env = {**tool_environment(), "TMPDIR": str(boxes)}
     log = tmp_path / "stderr.txt"
-    command = [sys.executable, "-m", "platformlab_instructor", "--root", str(tiny_course), "grade", str(archive)]
     with open(log, "wb") as stderr:
         process = subprocess.Popen(
-            [*command, "--out", str(out), "--jobs", "2"],
+            cr.grade_command(archive, "--out", out, "--jobs", 2, root=tiny_course),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=stderr,

@@ -26,17 +26,16 @@ from platformlab_instructor.grading.identify import grade_id
 from submissions import wrong_answers
 
 
-def run_grade(*args, cwd=None, root: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the real ``platformlab grade`` command (in a new process, as an instructor would), on the
-    course folder ``root`` (default: this checkout's course)."""
+def grade_command(*args, root: Path | None = None) -> list[str]:
+    """The real ``platformlab grade`` command line with ``args``, on the course folder ``root``
+    (default: this checkout's course)."""
     course = ["--root", str(root)] if root else []
-    return subprocess.run(
-        [sys.executable, "-m", "platformlab_instructor", *course, "grade", *map(str, args)],
-        cwd=cwd,
-        env=tool_environment(),
-        capture_output=True,
-        text=True,
-    )
+    return [sys.executable, "-m", "platformlab_instructor", *course, "grade", *map(str, args)]
+
+
+def run_grade(*args, cwd=None, root: Path | None = None) -> subprocess.CompletedProcess:
+    """Run :func:`grade_command` (in a new process, as an instructor would)."""
+    return subprocess.run(grade_command(*args, root=root), cwd=cwd, env=tool_environment(), capture_output=True, text=True)
 
 
 def read_csv(path: Path) -> list[dict]:
