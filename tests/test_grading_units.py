@@ -1,5 +1,6 @@
 """Fast tests of the grading pieces that the end-to-end tests reach only through real kernels:
-the output cap, the status of a submission and the message of an nbgrader failure, the journal's torn last line, the progress output, a pool whose workers cannot start."""
+the output cap, the status of a submission and the message of an nbgrader failure, the journal's
+torn last line, the progress output, a pool whose workers cannot start."""
 
 from __future__ import annotations
 
