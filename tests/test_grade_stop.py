@@ -1,4 +1,4 @@
-"""When `platformlab grade` is killed, do its grading processes go too?
+"""When `platformlab grade` is killed, do its grading processes go too, and their box folders?
 
 An instructor's ``kill PID`` (or kill -9, or a terminal that crashes) reaches the main process alone,
 not its process group. Its pool's workers used to stay, idle, for ever, with their kernel zygotes and
@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from platformlab_instructor.course import tool_environment
+from platformlab_instructor.grading import isolation
 
 from grading import classroom as cr
 
@@ -124,4 +125,32 @@ def test_killing_the_main_process_ends_the_workers(tiny_course, tmp_path):
                 except ProcessLookupError:
                     pass
         process.wait()
+        shutil.rmtree(boxes, ignore_errors=True)
+
+
+def test_boxes_of_killed_workers_are_removed_by_the_next_run(tiny_course, tmp_path):
+    """A worker killed with SIGKILL cannot remove its box folder. Does the next run's worker remove it
+    (its owner is gone), and leave the box of a worker still running?"""
+    assert not isolation.unavailable(), f"`make test` installs bubblewrap: {isolation.unavailable()}"
+    boxes = Path(tempfile.mkdtemp(prefix="pl-stop-", dir="/tmp"))
+    try:
+        dead = subprocess.Popen(["true"])  # a pid that no longer runs
+        dead.wait()
+        stale = boxes / f"pl-box-{dead.pid}-stale"
+        alive = boxes / f"pl-box-{os.getpid()}-alive"
+        for folder in (stale, alive):
+            (folder / "kernel").mkdir(parents=True)
+        lesson = cr.available(tiny_course)[0]
+        archive = cr.write_zip(tmp_path / "class.zip", [(cr.canvas_name("s1", 301, lesson.stem), cr.dumps(lesson.solution))])
+        result = subprocess.run(
+            cr.grade_command(archive, "--out", tmp_path / "out", "--jobs", 1, root=tiny_course),
+            env={**tool_environment(), "TMPDIR": str(boxes)},
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert not stale.exists(), "the box of a worker that is gone was left"
+        assert alive.exists(), "the box of a running process was removed"
+        assert not [folder for folder in boxes.glob("pl-box-*") if folder != alive], "the run left its own box"
+    finally:
         shutil.rmtree(boxes, ignore_errors=True)

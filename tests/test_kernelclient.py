@@ -21,7 +21,7 @@ from platformlab_instructor.grading.worker import GradingCourse
 from platformlab_instructor.kernelclient import POLL_SLICE, WatchfulChannel, WatchfulKernelClient
 
 #: Far longer than one poll slice; a channel that has not answered by then never will.
-PATIENCE = 40 * POLL_SLICE
+PATIENCE = 16 * POLL_SLICE
 
 
 async def _reply_with_lost_wakeup(channel_class) -> dict:

@@ -135,7 +135,7 @@ def _start(settings: Settings, work: str) -> None:
     sources = {stem: template / "source" / stem / f"{stem}.ipynb" for stem in settings.releases}
     os.environ.update(kernel_environment())
     # a box's folder holds its kernels' folders and Unix sockets: a short path (socket paths are limited to ~100 bytes)
-    box = tempfile.mkdtemp(prefix="pl-box-") if settings.boxed else ""
+    box = _new_box() if settings.boxed else ""
     paths = readable(os.environ[ENV]) if settings.boxed else []
     zygote = Zygote(list(sources.values()), os.environ, settings.memory, box, paths) if settings.fork else None
     if zygote and not zygote.name:
@@ -160,6 +160,20 @@ def _start(settings: Settings, work: str) -> None:
     quiet()
     _scratch_gradebooks_skip_fsync()
     _check_schema_once()
+
+
+#: A box folder's name: the worker's pid, then a random part (``pl-box-1234-x8f2``).
+BOX = re.compile(r"pl-box-(\d+)-")
+
+
+def _new_box() -> str:
+    """A new box folder for this worker, in the temporary folder. The boxes of workers that died without
+    removing theirs (killed with SIGKILL: no clean-up runs) are removed first, so they do not pile up."""
+    for folder in Path(tempfile.gettempdir()).glob("pl-box-*"):
+        owner = BOX.match(folder.name)
+        if owner and not Path(f"/proc/{owner[1]}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"pl-box-{os.getpid()}-")
 
 
 def _close(zygote, box: str) -> None:
