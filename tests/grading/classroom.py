@@ -218,38 +218,48 @@ def tiny_course(folder: Path) -> Path:
             ),
         ]
 
-    def written(gid: str):
-        return cell("markdown", gid, "Because buyers value it differently.", grade=True, solution=True, points=1)
+    def lesson(title: str, setup: str, exercises: list[tuple], question: str, answer_id: str) -> list:
+        return [
+            cell("markdown", "intro", title),
+            cell("code", "setup", setup),
+            *(part for args in exercises for part in exercise(*args)),
+            cell("markdown", "md_why", question),
+            cell("markdown", answer_id, "Because buyers value it differently.", grade=True, solution=True, points=1),
+        ]
 
     notebooks = {
-        "01-tiny-prices": [
-            cell("markdown", "intro", "# Lesson 01 · Prices (a tiny lesson for testing the grader)"),
-            cell("code", "setup", "import numpy as np\n\nprices = np.array([10.0, 20.0, 30.0])"),
-            *exercise(
-                "revenue",
-                "def revenue(quantity, price):\n    return quantity * price",
-                "assert revenue(2, 3) == 6",
-                "assert revenue(5, 7) == 35",
-                2,
-            ),
-            *exercise("total", "total = float(prices.sum())", "assert total > 0", "assert total == 60.0", 1),
-            cell("markdown", "md_why", "Why do prices differ? (1 point)"),
-            written("why_prices"),
-        ],
-        "02-tiny-shares": [
-            cell("markdown", "intro", "# Lesson 02 · Shares (a tiny lesson for testing the grader)"),
-            cell("code", "setup", "sales = {'a': 30.0, 'b': 10.0}"),
-            *exercise(
-                "share",
-                "def share(part, whole):\n    return part / whole",
-                "assert share(1, 4) == 0.25",
-                "assert share(3, 4) == 0.75",
-                2,
-            ),
-            *exercise("leader", "leader = max(sales, key=sales.get)", "assert leader in sales", "assert leader == 'a'", 1),
-            cell("markdown", "md_why", "Why does the leader lead? (1 point)"),
-            written("why_leader"),
-        ],
+        "01-tiny-prices": lesson(
+            "# Lesson 01 · Prices (a tiny lesson for testing the grader)",
+            "import numpy as np\n\nprices = np.array([10.0, 20.0, 30.0])",
+            [
+                (
+                    "revenue",
+                    "def revenue(quantity, price):\n    return quantity * price",
+                    "assert revenue(2, 3) == 6",
+                    "assert revenue(5, 7) == 35",
+                    2,
+                ),
+                ("total", "total = float(prices.sum())", "assert total > 0", "assert total == 60.0", 1),
+            ],
+            "Why do prices differ? (1 point)",
+            "why_prices",
+        ),
+        "02-tiny-shares": lesson(
+            "# Lesson 02 · Shares (a tiny lesson for testing the grader)",
+            "sales = {'a': 30.0, 'b': 10.0}",
+            [
+                (
+                    "share",
+                    "def share(part, whole):\n    return part / whole",
+                    "assert share(1, 4) == 0.25",
+                    "assert share(3, 4) == 0.75",
+                    2,
+                ),
+                ("leader", "leader = max(sales, key=sales.get)", "assert leader in sales", "assert leader == 'a'", 1),
+            ],
+            "Why does the leader lead? (1 point)",
+            "why_leader",
+        ),
     }
     kernel = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}}
     for folder_name in ("solutions", "lessons"):
