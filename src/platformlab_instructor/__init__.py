@@ -7,3 +7,7 @@ One module per job, each a verb of the ``platformlab`` command (:mod:`.cli`):
 - :mod:`.grading` grades a class; :mod:`.mutants` measures how strong each exercise's tests are;
 - :mod:`.lab` starts JupyterLab; :mod:`.errors` holds the errors a user sees as messages.
 """
+
+from . import lazy_iri
+
+lazy_iri.install()  # before anything imports jsonschema (see the module)

@@ -71,10 +71,11 @@ def readable(course: str) -> list[str]:
 
 def launch_code() -> list[str]:
     """The files a zygote needs in its box besides :func:`readable`: the kernel launch code
-    only (this package's launcher, isolation and zygote modules), no other instructor tool."""
+    only (this package's launcher, isolation and zygote modules, and what importing the package runs),
+    no other instructor tool."""
     here = Path(__file__).resolve().parent
     return [
-        str(here.parent / "__init__.py"),
+        *(str(here.parent / name) for name in ("__init__.py", "lazy_iri.py")),
         *(str(here / name) for name in ("__init__.py", "launcher.py", "isolation.py", "zygote.py")),
     ]
 

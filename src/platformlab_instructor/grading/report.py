@@ -143,37 +143,27 @@ def item_analysis(items: list[dict]) -> list[dict]:
 
 
 def figure(analysis: list[dict], path: Path) -> Path | None:
-    """A bar chart per lesson: mean share of the points and share of full marks per exercise."""
+    """A bar chart per lesson: mean share of the points and share of full marks per exercise.
+    Plain matplotlib, off pyplot: the instructor's command need not import seaborn or pandas for it."""
     rows = [r for r in analysis if r["n"]]
     if not rows:
         return None
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-    import seaborn as sns
-
-    frame = pd.DataFrame(rows)
-    long = frame.melt(
-        id_vars=["lesson", "grade_id"], value_vars=["mean_share", "share_full_marks"], var_name="measure", value_name="share"
-    )
-    long["measure"] = long["measure"].map(
-        {"mean_share": "mean score (share of points)", "share_full_marks": "share with full marks"}
-    )
-    long["share"] = long["share"].astype(float)
-    lessons = list(dict.fromkeys(frame["lesson"]))
-    height = max(2.5, 0.35 * len(frame) + 1.2 * len(lessons))
-    fig, axes = plt.subplots(len(lessons), 1, figsize=(8, height), squeeze=False)
-    for ax, lesson in zip(axes[:, 0], lessons):
-        part = long[long["lesson"] == lesson]
-        order = frame[frame["lesson"] == lesson].astype({"mean_share": float}).sort_values("mean_share")["grade_id"]
-        sns.barplot(data=part, y="grade_id", x="share", hue="measure", order=list(order), ax=ax, orient="h")
-        ax.set(xlim=(0, 1), xlabel="share", ylabel="", title=f"{lesson}: hardest first")
-        ax.legend(loc="lower right", fontsize="small", title=None)
+    lessons = list(dict.fromkeys(r["lesson"] for r in rows))
+    height = max(2.5, 0.35 * len(rows) + 1.2 * len(lessons))
+    fig = Figure(figsize=(8, height))
+    measures = {"mean_share": "mean score (share of points)", "share_full_marks": "share with full marks"}
+    for ax, lesson in zip(fig.subplots(len(lessons), 1, squeeze=False)[:, 0], lessons):
+        part = sorted((r for r in rows if r["lesson"] == lesson), key=lambda r: float(r["mean_share"]), reverse=True)
+        places = range(len(part))
+        for offset, (key, label) in zip((-0.2, 0.2), measures.items()):
+            ax.barh([p + offset for p in places], [float(r[key]) for r in part], height=0.4, label=label)
+        ax.set(yticks=list(places), yticklabels=[r["grade_id"] for r in part], xlim=(0, 1), xlabel="share")
+        ax.set_title(f"{lesson}: hardest first")
+        ax.legend(loc="lower right", fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
