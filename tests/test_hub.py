@@ -92,6 +92,7 @@ def singleuser(binder_env, workdir) -> list[str]:
         "pip",
         "install",
         "--quiet",
+        "--no-compile",  # as for the environment (tests/binderenv.py)
         "--target",
         str(overlay),
         "-c",
