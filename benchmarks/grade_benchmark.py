@@ -182,6 +182,7 @@ def run_plain(work: Path, submissions, timeout: int, watchful: bool = False) -> 
         "    nb = nbformat.read(path, as_version=4)\n"
         f"    NotebookClient(nb, timeout={timeout}, allow_errors=True, kernel_manager_class={manager}, "
         f"resources={{'metadata': {{'path': '{work}'}}}}).execute()\n"
+        "    nbformat.write(nb, path)\n"  # executed, with the kernel's timing of each cell
     )
     paths = []
     for student, _lesson, data in submissions:
@@ -192,6 +193,27 @@ def run_plain(work: Path, submissions, timeout: int, watchful: bool = False) -> 
     start = time.monotonic()
     subprocess.run([sys.executable, "-c", script, *paths], env=env(), check=True, capture_output=True)
     return time.monotonic() - start
+
+
+def kernel_seconds(notebooks: list[Path]) -> float:
+    """Mean seconds per notebook that the kernel spent in its cells, test cells left out (platformlab runs
+    those in the grader), from the timing nbclient records in each executed cell (from the kernel's
+    ``execute_input`` to its ``execute_reply``): what any grader that runs a student's code pays."""
+    from datetime import datetime
+
+    import nbformat
+    from nbgrader.utils import is_grade, is_solution
+
+    total = 0.0
+    for path in notebooks:
+        for cell in nbformat.read(path, as_version=4).cells:
+            timing = cell.get("metadata", {}).get("execution", {})
+            if cell.cell_type != "code" or (is_grade(cell) and not is_solution(cell)):
+                continue
+            if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+                began, ended = (datetime.fromisoformat(timing[k]) for k in ("iopub.execute_input", "shell.execute_reply"))
+                total += (ended - began).total_seconds()
+    return total / max(1, len(notebooks))
 
 
 def main() -> int:
@@ -273,6 +295,15 @@ def main() -> int:
             f"(includes course set-up, worker start and the tables), {worker_time:.2f} s of worker time "
             f"= {worker_time / (watchful / n):.0%} of plain execution with the watchful client ({watchful / n:.2f} s), "
             f"{worker_time / (plain / n):.0%} of plain with the stock client"
+        )
+        ours_cells = kernel_seconds(sorted((work / "grades" / "course" / "autograded").glob("*/*/*.ipynb")))
+        plain_cells = kernel_seconds(sorted((work / "plain").glob("*.ipynb")))
+        print(
+            f"the students' cells (tests left out), timed by the kernel: {ours_cells:.2f} s per submission in "
+            f"platformlab's kernels, {plain_cells:.2f} s in plain execution's (the watchful run). What is not the "
+            f"cells: platformlab {worker_time - ours_cells:.2f} s of worker time (kernel start, tests, nbgrader, "
+            f"feedback, guard); plain {watchful / n - plain_cells:.2f} s (kernel start, imports, the client). "
+            f"Worker time at 60% of plain would leave {0.6 * watchful / n - ours_cells:.2f} s for all of platformlab's own work"
         )
         print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         return 0 if not differ else 1
