@@ -34,7 +34,22 @@ from submissions import Answer, correct_answers, packed, with_answers, wrong_ans
 #: module, or the modules that share the Binder environment (built once per worker process). Groups
 #: start longest first, so that waiting (pip, a browser, a hub) overlaps the CPU-bound grading.
 BINDER_MODULES = ("test_binder_env", "test_browser", "test_hub")
-FIRST = ("binder", "test_grading", "test_grade", "test_hostile", "test_dask", "test_grade_layouts", "test_mutants")
+#: Groups in the order of their durations in `make test` (longest first); the rest, each a few seconds, follow.
+FIRST = (
+    "binder",
+    "test_grading",
+    "test_hostile",
+    "test_mutants",
+    "test_publish",
+    "test_grade",
+    "test_grade_layouts",
+    "test_dask",
+    "test_isolation",
+    "test_generate",
+    "test_kernelclient",
+    "test_grade_stop",
+    "test_cli",
+)
 
 
 def group(nodeid: str) -> str:
