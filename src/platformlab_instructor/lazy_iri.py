@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import sys
 import types
 
@@ -18,8 +19,9 @@ NAME = "rfc3987_syntax"
 
 
 def install() -> None:
-    """Stand in for ``rfc3987_syntax`` until an IRI is checked (nothing to do once it is imported)."""
-    if NAME in sys.modules:
+    """Stand in for ``rfc3987_syntax`` until an IRI is checked (nothing to do once it is imported,
+    or where it is not installed: jsonschema then goes without those checks, as it would)."""
+    if NAME in sys.modules or importlib.util.find_spec(NAME) is None:
         return
     stand_in = types.ModuleType(NAME, __doc__)
 
