@@ -20,55 +20,13 @@ import pytest
 from platformlab_instructor.course import tool_environment
 from platformlab_instructor.grading import isolation
 
+import processes
 from grading import classroom as cr
 
 pytestmark = pytest.mark.grading
 
 #: Seconds the grading processes have to go once the main process is killed (they check every second).
 DEADLINE = 30
-
-
-def _stat(pid: int) -> tuple[str, int, int] | None:
-    """State, parent pid and start time of process ``pid`` (None when there is no such process)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
-    return fields[0], int(fields[1]), int(fields[19])
-
-
-def _processes() -> dict[int, tuple[str, int, int]]:
-    found = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (stat := _stat(int(entry))):
-            found[int(entry)] = stat
-    return found
-
-
-def _descendants(roots: dict[int, int]) -> dict[int, int]:
-    """``roots`` (pid -> start time) and every process below them, as pid -> start time."""
-    table = _processes()
-    found = {pid: start for pid, start in roots.items() if pid in table and table[pid][2] == start}
-    grew = True
-    while grew:
-        below = {pid: stat[2] for pid, stat in table.items() if stat[1] in found and pid not in found}
-        found.update(below)
-        grew = bool(below)
-    return found
-
-
-def _alive(pid: int, start: int) -> bool:
-    """Whether that process (the same one: same start time) still runs; a zombie has ended."""
-    stat = _stat(pid)
-    return stat is not None and stat[2] == start and stat[0] != "Z"
-
-
-def _describe(pid: int) -> str:
-    try:
-        return f"{pid}: " + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:160]
-    except OSError:
-        return f"{pid}: (gone)"
 
 
 def test_killing_the_main_process_ends_the_workers(tiny_course, tmp_path):
@@ -91,7 +49,7 @@ def test_killing_the_main_process_ends_the_workers(tiny_course, tmp_path):
             stderr=stderr,
             start_new_session=True,  # not in pytest's group (^C); the test kills the main process alone
         )
-    started = _stat(process.pid)[2]
+    started = processes.stat(process.pid)[2]
     tracked: dict[int, int] = {}
     try:
         deadline = time.monotonic() + 300
@@ -99,27 +57,31 @@ def test_killing_the_main_process_ends_the_workers(tiny_course, tmp_path):
             assert process.poll() is None, f"the run ended before it could be killed:\n{log.read_text()[-3000:]}"
             assert time.monotonic() < deadline, "grading did not start within 300 s"
             time.sleep(0.1)
-        tracked = _descendants({process.pid: started})
+        tracked = processes.descendants({process.pid: started})
         del tracked[process.pid]
-        workers = [pid for pid in tracked if (_stat(pid) or ("", 0, 0))[1] == process.pid]
-        assert len(workers) >= 2, f"expected the pool's worker processes below {process.pid}: {list(map(_describe, tracked))}"
+        workers = [pid for pid in tracked if (processes.stat(pid) or ("", 0, 0))[1] == process.pid]
+        assert len(workers) >= 2, (
+            f"expected the pool's worker processes below {process.pid}: {list(map(processes.describe, tracked))}"
+        )
+        made = sorted(boxes.glob("pl-box-*"))
+        assert made or isolation.unavailable(), "the workers made no box folders, though bubblewrap is here"
 
         os.kill(process.pid, signal.SIGKILL)  # the main process only, not its group
         process.wait()
         deadline = time.monotonic() + DEADLINE
         while True:
-            tracked = _descendants(tracked)  # and whatever they started since (a zygote, a kernel's launcher)
-            survivors = {pid: start for pid, start in tracked.items() if _alive(pid, start)}
+            tracked = processes.descendants(tracked)  # and whatever they started since (a zygote, a kernel's launcher)
+            survivors = {pid: start for pid, start in tracked.items() if processes.alive(pid, start)}
             if not survivors or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        running = "\n".join(map(_describe, survivors))
+        running = "\n".join(map(processes.describe, survivors))
         assert not survivors, f"{DEADLINE} s after the main process was killed, its grading processes still run:\n{running}"
-        left = sorted(boxes.glob("pl-box-*"))  # none when boxes are not available here
+        left = sorted(boxes.glob("pl-box-*"))
         assert not left, f"the workers' box folders were left behind: {left}"
     finally:  # whatever happened: nothing of this run may outlive the test
-        for pid, start in _descendants({process.pid: started, **tracked}).items():
-            if _alive(pid, start):
+        for pid, start in processes.descendants({process.pid: started, **tracked}).items():
+            if processes.alive(pid, start):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:

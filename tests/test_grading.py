@@ -43,7 +43,10 @@ def test_solution_runs_cleanly(stem, graded):
 def test_no_honest_submission_is_flagged(stem, graded):
     """Does the grader's check of the kernel flag none of the lesson's honest submissions (the solution, the
     untouched lesson, every answer fixture)? A flag sends a notebook to be reviewed by hand."""
-    flagged = {student: flags for student, flags in graded(stem).flags.items() if flags}
+    result = graded(stem)
+    missing = {"solution", "untouched", *result.holder.values()} - set(result.flags)
+    assert not missing, f"{stem}: no row in grades.csv for {sorted(missing)}"
+    flagged = {student: flags for student, flags in result.flags.items() if flags}
     assert not flagged, f"{stem}: honest submissions flagged for review: {flagged}"
 
 

@@ -49,6 +49,7 @@ from platformlab_instructor.publish import publish
 from test_browser import BUSY, CELLS, chromium_page, free_port, menu, prompts, wait_for_run
 
 import binderenv
+import processes
 
 pytestmark = pytest.mark.browser
 
@@ -164,57 +165,23 @@ def course(workdir, ports) -> Path:
     return repo
 
 
-def _children() -> dict[int, list[int]]:
-    """Parent pid -> child pids of every process on this machine, from /proc."""
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue  # gone meanwhile
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            tree.setdefault(parent, []).append(int(entry.name))
-    return tree
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process still runs (a zombie waiting to be reaped has exited)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _describe(pid: int) -> str:
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return str(pid)
-    return f"{pid} ({command[:400].strip()})"
-
-
 @dataclass
 class Hub:
     process: subprocess.Popen
     url: str
     log: Path
     home: Path
-    stopped: list[int] | None = None  # what was still running when the hub was told to stop
+    stopped: dict[int, int] | None = None  # what was running (pid -> start time) when the hub was told to stop
 
-    def descendants(self) -> list[int]:
-        tree, found, todo = _children(), [], [self.process.pid]
-        while todo:
-            for child in tree.get(todo.pop(), []):
-                found.append(child)
-                todo.append(child)
-        return found
+    def descendants(self) -> dict[int, int]:
+        """Every process below the hub, as pid -> start time."""
+        return processes.below(self.process.pid)
 
     def stop(self) -> list[int]:
         """Stop the hub by its process id (SIGTERM: it stops the servers it spawned and its proxy) and
         wait, bounded, for it and all it started to exit. Return the pids still running after that."""
         if self.stopped is not None:
-            return [pid for pid in self.stopped if _alive(pid)]
+            return self._running()
         self.stopped = self.descendants()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -224,9 +191,12 @@ class Hub:
                 self.process.kill()
                 self.process.wait()
         deadline = time.monotonic() + STOP_S
-        while any(_alive(pid) for pid in self.stopped) and time.monotonic() < deadline:
+        while self._running() and time.monotonic() < deadline:
             time.sleep(0.2)
-        return [pid for pid in self.stopped if _alive(pid)]
+        return self._running()
+
+    def _running(self) -> list[int]:
+        return [pid for pid, start in self.stopped.items() if processes.alive(pid, start)]
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
@@ -413,8 +383,8 @@ def test_excerpt_cell_runs_and_renders(opened, notebook, course):
 def test_hub_stops_with_everything_it_started(opened, hub):
     """Stopped by its process id, does the hub take its proxy, the student's server and its kernel with it?"""
     started = hub.descendants()
-    commands = " ".join(_describe(pid) for pid in started)
+    commands = " ".join(processes.describe(pid) for pid in started)
     assert "configurable-http-proxy" in commands and "jupyterhub.singleuser" in commands and "ipykernel" in commands, commands
     left = hub.stop()
     assert hub.process.returncode is not None
-    assert not left, f"still running after the hub stopped: {', '.join(_describe(pid) for pid in left)}\n{hub.tail()}"
+    assert not left, f"still running after the hub stopped: {', '.join(processes.describe(pid) for pid in left)}\n{hub.tail()}"
