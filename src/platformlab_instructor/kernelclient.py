@@ -41,12 +41,15 @@ class WatchfulChannel(AsyncZMQSocketChannel):
 
 class WatchfulKernelClient(AsyncKernelClient):
     """nbclient's kernel client, with :class:`WatchfulChannel` for replies and output, ready as soon as
-    the kernel has answered ``kernel_info`` and gone idle.
+    the kernel has answered ``kernel_info`` and IOPub is known to be connected.
 
     (jupyter_client's own ``wait_for_ready`` then waits for 0.2 s without any message on IOPub, its
-    check that IOPub is connected and a flush: 0.2 s per kernel. The idle status after one of its
-    requests proves the connection as well; other messages are told apart by their parent.
-    Any of its requests counts, not only the latest: like jupyter_client, it asks again after each
+    check that IOPub is connected and a flush: 0.2 s per kernel. Here IOPub is proven connected by
+    the kernel's ``iopub_welcome`` (ipykernel 7 sends it to each new subscriber, JEP 65) or by the idle
+    status after one of the client's requests; other messages are told apart by their parent.
+    A kernel forked in milliseconds often publishes that idle status before the subscription has
+    reached it; without the welcome, the client would wait 0.5 s for it and ask again.
+    Any request counts, not only the latest: like jupyter_client, it asks again after each
     second without an answer, so a kernel slow to start answers older requests first, and the
     idle status of one may have gone by while the client read the reply to another.)
     """
@@ -55,22 +58,26 @@ class WatchfulKernelClient(AsyncKernelClient):
     iopub_channel_class = Type(WatchfulChannel)
     control_channel_class = Type(WatchfulChannel)
 
+    #: ``kernel_info`` requests the latest :meth:`wait_for_ready` sent (1 unless the kernel was slow or IOPub late)
+    requests = 0
+
     async def _async_wait_for_ready(self, timeout=None):
         deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
         asked = set()  # every request: a kernel slow to start answers the first after the next is sent
+        connected = False  # IOPub: welcomed, or the idle status of a request of ours seen
         while True:
             asked.add(self.kernel_info())
+            self.requests = len(asked)
             try:
                 reply = await self.shell_channel.get_msg(timeout=1)
             except Empty:
                 reply = None
             if reply and reply["msg_type"] == "kernel_info_reply" and reply["parent_header"].get("msg_id") in asked:
                 try:
-                    while True:
-                        msg = await self.iopub_channel.get_msg(timeout=0.5)
-                        if msg["parent_header"].get("msg_id") in asked and msg["content"].get("execution_state") == "idle":
-                            self._handle_kernel_info_reply(reply)
-                            return
+                    while not connected:
+                        connected = proves_iopub(await self.iopub_channel.get_msg(timeout=0.5), asked)
+                    self._handle_kernel_info_reply(reply)
+                    return
                 except Empty:
                     pass  # IOPub not connected yet: ask again, as jupyter_client does
             if not await self._async_is_alive():
@@ -79,3 +86,11 @@ class WatchfulKernelClient(AsyncKernelClient):
                 raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
 
     wait_for_ready = _async_wait_for_ready
+
+
+def proves_iopub(message: dict, asked: set) -> bool:
+    """Does this IOPub ``message`` show that the client's subscription has reached the kernel: its
+    welcome, or the idle status that ends one of the ``asked`` requests?"""
+    if message["msg_type"] == "iopub_welcome":
+        return True
+    return message["parent_header"].get("msg_id") in asked and message["content"].get("execution_state") == "idle"
