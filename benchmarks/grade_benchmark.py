@@ -168,26 +168,31 @@ def run_stock(work: Path, submissions, timeout: int) -> tuple[float, dict]:
 
 
 def run_plain(work: Path, submissions, timeout: int, watchful: bool = False) -> float:
-    """Seconds to execute every submission with nbclient, a fresh kernel each, one after another;
-    ``watchful``: with platformlab's kernel client (no lost wake-ups) instead of jupyter_client's."""
-    manager = "Watchful" if watchful else "AsyncKernelManager"
+    """Seconds to execute every submission with nbclient, a fresh kernel each, one after another, in a
+    folder of its own (``plain`` or ``plain-watchful``); ``watchful``: with platformlab's kernel client
+    (no lost wake-ups) instead of jupyter_client's, configured as platformlab's courses do (``client_class``:
+    the script checks that the kernel manager makes that client)."""
+    client = "platformlab_instructor.kernelclient.WatchfulKernelClient" if watchful else ""
     script = (
         "import sys, nbformat\n"
         "from nbclient import NotebookClient\n"
-        "from jupyter_client.manager import AsyncKernelManager\n"
-        "from traitlets import DottedObjectName\n"
-        "class Watchful(AsyncKernelManager):\n"
-        "    client_class = DottedObjectName('platformlab_instructor.kernelclient.WatchfulKernelClient')\n"
+        "from traitlets.config import Config\n"
+        "config = Config()\n"
+        f"if {client!r}:\n"
+        f"    config.AsyncKernelManager.client_class = {client!r}\n"
         "for path in sys.argv[1:]:\n"
         "    nb = nbformat.read(path, as_version=4)\n"
-        f"    NotebookClient(nb, timeout={timeout}, allow_errors=True, kernel_manager_class={manager}, "
-        f"resources={{'metadata': {{'path': '{work}'}}}}).execute()\n"
+        f"    run = NotebookClient(nb, timeout={timeout}, allow_errors=True, config=config, "
+        f"resources={{'metadata': {{'path': '{work}'}}}})\n"
+        f"    assert run.create_kernel_manager().client_factory.__name__ == {(client.rsplit('.', 1)[-1] or 'AsyncKernelClient')!r}\n"
+        "    run.execute()\n"
         "    nbformat.write(nb, path)\n"  # executed, with the kernel's timing of each cell
     )
+    folder = work / ("plain-watchful" if watchful else "plain")
+    folder.mkdir()
     paths = []
     for student, _lesson, data in submissions:
-        path = work / "plain" / f"{student}.ipynb"
-        path.parent.mkdir(exist_ok=True)
+        path = folder / f"{student}.ipynb"
         path.write_bytes(data)
         paths.append(str(path))
     start = time.monotonic()
@@ -297,7 +302,7 @@ def main() -> int:
             f"{worker_time / (plain / n):.0%} of plain with the stock client"
         )
         ours_cells = kernel_seconds(sorted((work / "grades" / "course" / "autograded").glob("*/*/*.ipynb")))
-        plain_cells = kernel_seconds(sorted((work / "plain").glob("*.ipynb")))
+        plain_cells = kernel_seconds(sorted((work / "plain-watchful").glob("*.ipynb")))
         print(
             f"the students' cells (tests left out), timed by the kernel: {ours_cells:.2f} s per submission in "
             f"platformlab's kernels, {plain_cells:.2f} s in plain execution's (the watchful run). What is not the "
