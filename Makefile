@@ -8,6 +8,9 @@
 # Both install with binder/requirements.txt as constraints: the same pinned
 # environment that Binder builds. The test tools are pinned in tests/pins.txt.
 
+# Python caches compiled modules (__pycache__) unless PYTHONDONTWRITEBYTECODE is set, as some CI images
+# do: then each of the hundreds of Python processes a test run starts would compile this project's modules again.
+unexport PYTHONDONTWRITEBYTECODE
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
