@@ -13,6 +13,7 @@ import asyncio
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +26,8 @@ from platformlab_instructor.grading.kernels import BoundedKernelManager
 from platformlab_instructor.grading.launcher import address
 from platformlab_instructor.grading.worker import kernel_environment
 from platformlab_instructor.grading.zygote import Zygote
+
+import processes
 
 pytestmark = pytest.mark.slow  # real kernels: left out of `make test-fast`
 
@@ -236,6 +239,50 @@ print(startup)
 """,
     )
     assert "cheated False" in run(box, "print('cheated', 'CHEATED' in globals())")
+
+
+@pytest.mark.parametrize("box", ["exec"], indirect=True)
+def test_a_box_ends_when_its_worker_died_before_bwrap_took_hold(box):
+    """A worker killed after starting a kernel's launcher, before bwrap could ask to die with its parent:
+    does the box end anyway? (Seen once: a box, its kernel inside, alive 87 minutes after its test,
+    the child of init.) Here the stand-in worker is gone before the launcher even starts."""
+    launcher = [
+        sys.executable,
+        "-m",
+        "platformlab_instructor.grading.launcher",
+        "--box",
+        box["folder"],
+        "--readable",
+        os.pathsep.join(box["readable"]),
+        "--parent",
+        "PARENT",
+        "--",
+        "sleep",
+        "297",
+    ]
+    worker = f"""
+import os, sys, time
+parent = os.getpid()
+child = os.fork()
+if child == 0:  # becomes the launcher once the worker is gone
+    while os.getppid() == parent:
+        time.sleep(0.005)
+    os.execv(sys.executable, [arg.replace("PARENT", str(parent)) for arg in {launcher!r}])
+print(child)
+"""
+    child = int(subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, check=True).stdout)
+    found = processes.stat(child)
+    assert found, "the launcher's process ended before the test could see it"
+    tree = {child: found[2]}
+    deadline = time.monotonic() + 30
+    while processes.alive(child, found[2]) and time.monotonic() < deadline:
+        tree.update(processes.descendants(tree))
+        time.sleep(0.05)
+    survivors = [pid for pid, start in processes.descendants(tree).items() if processes.alive(pid, start)]
+    described = "\n".join(processes.describe(pid) for pid in survivors)
+    for pid in survivors:
+        os.kill(pid, 9)
+    assert not survivors, "the box outlived its worker:\n" + described
 
 
 def test_a_machine_without_boxes_is_told_so(monkeypatch, tmp_path):

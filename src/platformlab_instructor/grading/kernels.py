@@ -152,6 +152,8 @@ class BoundedKernelManager(AsyncKernelManager):
             zygote,
             "--fallback-log",
             self.fallback_log,
+            "--parent",
+            str(os.getpid()),
             *box,
             "--",
             *command,

@@ -7,7 +7,8 @@ How one grading kernel starts (one module per process)::
       │  libraries, inside the worker's box (isolation.py) when boxes are on
       └─ kernels.BoundedKernelManager puts this module in front of the kernel command:
          python -m platformlab_instructor.grading.launcher --memory MB --zygote NAME
-                [--box FOLDER --readable PATHS] --fallback-log FILE -- KERNEL-ARGV
+                [--box FOLDER --readable PATHS] --fallback-log FILE --parent PID -- KERNEL-ARGV
+           │  first of all, this process is set to be killed when the worker ends (end_with)
            ├─ zygote given and reachable: ask it for a kernel (request_kernel); the zygote
            │  forks a child, bound() and ipykernel, in the kernel's folder of the box; this
            │  process stands in for the child towards jupyter_client (stand_in): it
@@ -119,6 +120,21 @@ def stand_in(kernel: socket.socket) -> None:
     os._exit(0)
 
 
+def end_with(parent: int) -> None:
+    """Be killed when the grading process ``parent`` ends, even after ``exec`` (into bwrap, or the kernel);
+    exit at once if it has already ended.
+
+    bwrap's ``--die-with-parent`` asks for the same signal, but only once bwrap runs: a worker killed
+    between starting this process and that moment left its box, kernel included, running for ever,
+    the child of init. (The signal stays across ``exec`` of a program that is not set-user-ID.)
+    """
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def note_fallback(path: str, why: str) -> None:
     """Add a line to the run's fallback log (``path``): a kernel started afresh, and why."""
     if not path:
@@ -137,11 +153,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--box", default="", help="run the kernel in a box (isolation.py) whose folder is this")
     parser.add_argument("--readable", default="", help="what the box may read, separated by os.pathsep")
     parser.add_argument("--fallback-log", default="", help="file to note a kernel that starts afresh in")
+    parser.add_argument("--parent", type=int, default=0, help="pid of the grading process: end with it (0: no check)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no kernel command after --")
+    if args.parent:
+        end_with(args.parent)
     if args.zygote:
         if command[1:3] == ["-m", "ipykernel_launcher"]:
             try:
