@@ -7,7 +7,8 @@ its timeout: the whole cell time limit for a reply, for ever for output. Seen he
 in 4 of 40 runs of a notebook with ten widget cells (8 of 80 with two kernels at
 once), with ipykernel 6 and 7 alike, and in stock nbgrader. A fresh wait finds the
 message at once, so :class:`WatchfulChannel` waits in slices of :data:`POLL_SLICE`;
-``tests/test_kernelclient.py`` recreates the race.
+``tests/test_kernelclient.py`` recreates the race. (The same kind of missed event with
+``zmq.asyncio`` sockets: zeromq/pyzmq#1203.)
 
 Every nbgrader course of platformlab's uses it (``Course.config``), through
 ``AsyncKernelManager.client_class``.
