@@ -173,6 +173,7 @@ def run_plain(work: Path, submissions, timeout: int, watchful: bool = False) -> 
     (no lost wake-ups) instead of jupyter_client's, configured as platformlab's courses do (``client_class``:
     the script checks that the kernel manager makes that client)."""
     client = "platformlab_instructor.kernelclient.WatchfulKernelClient" if watchful else ""
+    expected = client.rsplit(".", 1)[-1] if client else "AsyncKernelClient"  # jupyter_client's default
     script = (
         "import sys, nbformat\n"
         "from nbclient import NotebookClient\n"
@@ -184,7 +185,7 @@ def run_plain(work: Path, submissions, timeout: int, watchful: bool = False) -> 
         "    nb = nbformat.read(path, as_version=4)\n"
         f"    run = NotebookClient(nb, timeout={timeout}, allow_errors=True, config=config, "
         f"resources={{'metadata': {{'path': '{work}'}}}})\n"
-        f"    assert run.create_kernel_manager().client_factory.__name__ == {(client.rsplit('.', 1)[-1] or 'AsyncKernelClient')!r}\n"
+        f"    assert run.create_kernel_manager().client_factory.__name__ == {expected!r}\n"
         "    run.execute()\n"
         "    nbformat.write(nb, path)\n"  # executed, with the kernel's timing of each cell
     )
