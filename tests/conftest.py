@@ -11,12 +11,14 @@
   marker (``pyproject.toml`` registers them) in their own module, so ``make test-fast`` can
   leave them out;
 - with pytest-xdist, a scheduler that keeps each module (the Binder-environment ones together) on
-  one worker, longest first (:func:`pytest_xdist_make_scheduler`).
+  one worker, longest first (:func:`pytest_xdist_make_scheduler`);
+- temporary folders in memory where the machine has room for them (:func:`pytest_configure`).
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +52,28 @@ FIRST = (
     "test_grade_stop",
     "test_cli",
 )
+
+
+#: A session writes about 0.8 GB into its temporary folders, most of it the Binder environment (30,000 files).
+#: On a disk that drains writes slowly (this machine's virtual disk takes 15 to 40 s for that much), every process
+#: that syncs meanwhile (a gradebook's SQLite, a browser, a server starting) stalls with it, and deleting an old
+#: session's folders costs as much again. Memory is used where it has room to spare.
+MEMORY = Path("/dev/shm")
+MEMORY_NEEDED = 4 * 2**30
+
+
+def pytest_configure(config):
+    """Root pytest's temporary folders in memory (:data:`MEMORY`) where it has room, unless the environment
+    already names a root (``PYTEST_DEBUG_TEMPROOT``) or ``--basetemp`` a folder. pytest numbers and locks them
+    there as anywhere; with ``tmp_path_retention_policy = "failed"`` (pyproject.toml) a green session frees them."""
+    if config.option.basetemp or "PYTEST_DEBUG_TEMPROOT" in os.environ or hasattr(config, "workerinput"):
+        return
+    try:
+        room = os.statvfs(MEMORY)
+    except OSError:
+        return
+    if os.access(MEMORY, os.W_OK) and room.f_bavail * room.f_frsize >= MEMORY_NEEDED:
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(MEMORY)
 
 
 def group(nodeid: str) -> str:
