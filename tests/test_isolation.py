@@ -285,6 +285,49 @@ print(child)
     assert not survivors, "the box outlived its worker:\n" + described
 
 
+@pytest.mark.parametrize("box", ["exec"], indirect=True)
+def test_a_zygote_ends_when_its_worker_died_before_bwrap_took_hold(box):
+    """The same for a worker's zygote: a worker killed while its zygote's box starts. Inside the box the zygote's
+    parent is bwrap, whatever happens to the worker; the zygote must see the worker go another way. Here the stand-in
+    worker is gone before the zygote's box even starts."""
+    worker = f"""
+import os, socket, sys, time
+from platformlab_instructor.grading import zygote
+from platformlab_instructor.grading.launcher import address
+parent = os.getpid()
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(address(f"platformlab-zygote-test-{{parent}}"))
+server.listen(1)
+lifeline, keep = os.pipe()
+command = zygote.command(server.fileno(), lifeline, 2048, [], dict(os.environ), {box["folder"]!r}, {box["readable"]!r})
+child = os.fork()
+if child == 0:  # becomes the zygote's box once the worker is gone, as the worker's Popen would start it
+    os.close(keep)
+    while os.getppid() == parent:
+        time.sleep(0.005)
+    quiet = os.open(os.devnull, os.O_RDWR)
+    for stream in (0, 1, 2):
+        os.dup2(quiet, stream)
+    os.set_inheritable(server.fileno(), True)
+    os.set_inheritable(lifeline, True)
+    os.execvp(command[0], command)
+print(child)
+"""
+    child = int(subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, check=True).stdout)
+    found = processes.stat(child)
+    assert found, "the zygote's process ended before the test could see it"
+    tree = {child: found[2]}
+    deadline = time.monotonic() + 30
+    while processes.alive(child, found[2]) and time.monotonic() < deadline:
+        tree.update(processes.descendants(tree))
+        time.sleep(0.05)
+    survivors = [pid for pid, start in processes.descendants(tree).items() if processes.alive(pid, start)]
+    described = "\n".join(processes.describe(pid) for pid in survivors)
+    for pid in survivors:
+        os.kill(pid, 9)
+    assert not survivors, "the zygote's box outlived its worker:\n" + described
+
+
 def test_a_machine_without_boxes_is_told_so(monkeypatch, tmp_path):
     """Without bubblewrap, does `--isolation box` refuse with a clear message (and `auto` warn, not refuse)?"""
     from platformlab_instructor.errors import PlatformlabError

@@ -7,13 +7,14 @@ still never share a kernel.
 
 How: :class:`Zygote` (one per grading worker process) makes a listening socket with an
 abstract name in the worker's network namespace and starts
-``python -m platformlab_instructor.grading.zygote FD MEMORY MODULE...`` with it, in the
+``python -m platformlab_instructor.grading.zygote FD LIFELINE MEMORY MODULE...`` with it, in the
 worker's box when boxes are on (:mod:`.isolation`). The zygote imports the modules and
 accepts on the socket. The kernel command (:mod:`.launcher`) connects, sends the
 kernel's arguments, working folder and environment, and gets back the pid of a forked
 child that runs ipykernel exactly as ``python -m ipykernel_launcher`` would, under the
 zygote's own memory cap. The child exits when the launcher process (its stand-in towards
-jupyter_client) dies, and the zygote exits with its worker.
+jupyter_client) dies, and the zygote exits with its worker: its lifeline, a pipe only the
+worker writes to, reads end of file (:func:`command`).
 
 In a box, kernels cannot reach the socket (their network namespace is the box's), a
 forked kernel does not keep the listening socket, and before each new kernel the zygote
@@ -37,6 +38,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -88,14 +90,14 @@ class Zygote:
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         name = f"platformlab-zygote-{os.getpid()}-{os.urandom(8).hex()}"
         self.errors = tempfile.TemporaryFile("w+")
+        lifeline, self._lifeline = os.pipe()  # only this process holds the write end (not inherited)
         try:
             server.bind(address(name))
             server.listen(16)
-            prefix = isolation.command(box, [*readable, *isolation.launch_code()], environ) if box else []
             self.process = subprocess.Popen(
-                [*prefix, sys.executable, "-m", __name__, str(server.fileno()), str(memory), "box" if box else "open", *modules],
+                command(server.fileno(), lifeline, memory, modules, environ, box, readable),
                 env=environ,
-                pass_fds=[server.fileno()],
+                pass_fds=[server.fileno(), lifeline],
                 stdout=subprocess.PIPE,
                 stderr=self.errors,
                 text=True,
@@ -106,16 +108,27 @@ class Zygote:
         except OSError as error:
             log.warning("the kernel zygote could not start (%s): every kernel starts afresh", error)
         finally:
-            server.close()  # the zygote has its own copy
+            server.close()  # the zygote has its own copies
+            os.close(lifeline)
         if not self.name and self.process is not None:
             self.errors.seek(0)
             log.warning("the kernel zygote did not start: every kernel starts afresh. Its log:\n%s", self.errors.read()[-2000:])
 
     def close(self) -> None:
+        os.close(self._lifeline)  # the zygote's cue to exit
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait()
         self.errors.close()
+
+
+def command(server: int, lifeline: int, memory: int, modules: list[str], environ: dict, box: str = "", readable=()) -> list[str]:
+    """The command that starts a zygote on the listening socket ``server``, in the box ``box`` if given.
+    It exits once ``lifeline``, the read end of a pipe whose write end only its worker holds, reads end of
+    file: when the worker is gone, however it ended, even before bwrap could ask to die with it."""
+    prefix = isolation.command(box, [*readable, *isolation.launch_code()], environ) if box else []
+    mode = "box" if box else "open"
+    return [*prefix, sys.executable, "-m", __name__, str(server), str(lifeline), str(memory), mode, *modules]
 
 
 def preload_list(notebooks) -> list[str]:
@@ -148,8 +161,9 @@ def preload_list(notebooks) -> list[str]:
     return [module for module in SAFE if module in wanted] + runtime
 
 
-def serve(descriptor: int, memory: int, boxed: bool, modules: list[str]) -> None:
-    """Import ``modules``, then fork a kernel for each request on the listening socket ``descriptor``."""
+def serve(descriptor: int, lifeline: int, memory: int, boxed: bool, modules: list[str]) -> None:
+    """Import ``modules``, then fork a kernel for each request on the listening socket ``descriptor``,
+    until ``lifeline`` reads end of file (:func:`command`)."""
     # Same start as ipykernel_launcher: the current folder is not on sys.path while importing.
     if sys.path and (sys.path[0] in ("", os.getcwd())):
         del sys.path[0]
@@ -182,16 +196,15 @@ def serve(descriptor: int, memory: int, boxed: bool, modules: list[str]) -> None
         import ctypes
 
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4; inherited by forked kernels
-    parent = os.getppid()
     server = socket.socket(fileno=descriptor)
-    server.settimeout(1.0)
+    server.setblocking(False)  # a client that gave up between select and accept must not block the zygote
     print("ready", flush=True)
     while True:
-        if os.getppid() != parent:  # the worker is gone (even kill -9): so is the zygote
-            os._exit(0)
+        if lifeline in select.select([server, lifeline], [], [])[0]:
+            os._exit(0)  # end of file: the worker is gone (even kill -9), so is the zygote
         try:
             connection, _ = server.accept()
-        except TimeoutError:
+        except BlockingIOError:
             continue
         with connection:
             connection.settimeout(CLIENT_TIMEOUT)
@@ -211,6 +224,7 @@ def serve(descriptor: int, memory: int, boxed: bool, modules: list[str]) -> None
             pid = os.fork()
             if pid == 0:
                 server.close()
+                os.close(lifeline)
                 _become_kernel(argv, cwd, env, connection, memory)  # never returns
             try:
                 connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
@@ -290,4 +304,4 @@ def _obey(launcher: socket.socket) -> None:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "box", sys.argv[4:])
+    serve(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "box", sys.argv[5:])
