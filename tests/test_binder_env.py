@@ -151,7 +151,8 @@ def _extension_states(text: str) -> dict[str, bool]:
 
 
 def test_students_get_validate_and_widgets_but_no_instructor_tools(binder_env):
-    """After postBuild, are nbgrader's instructor extensions off (and locked) while Validate and ipywidgets stay on?"""
+    """After postBuild, are nbgrader's instructor extensions off (and locked) while Validate and ipywidgets stay on,
+    and JupyterLab's news announcements off?"""
     labs = binder_env.run("jupyter", "labextension", "list")
     text = labs.stdout + labs.stderr
     disabled_section = text.split("Disabled extensions:", 1)[1] if "Disabled extensions:" in text else ""
@@ -161,6 +162,7 @@ def test_students_get_validate_and_widgets_but_no_instructor_tools(binder_env):
     }
     assert instructor <= disabled, f"still on for students: {sorted(instructor - disabled)}"
     assert "@jupyter/nbgrader:validate-assignment" not in disabled
+    assert "@jupyterlab/apputils-extension:announcements" in disabled, "students would be asked to fetch Jupyter's news"
     packages = _extension_states(text)
     assert packages.get("@jupyter/nbgrader") and packages.get("@jupyter-widgets/jupyterlab-manager"), text
     config = json.loads((binder_env.venv / "etc" / "jupyter" / "labconfig" / "page_config.json").read_text())
