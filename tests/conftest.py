@@ -32,7 +32,7 @@ from platformlab_instructor.grading.records import Journal
 
 from submissions import Answer, correct_answers, packed, with_answers, wrong_answers
 
-#: With pytest-xdist (``make test`` runs two workers) each group of tests runs on one worker: a test
+#: With pytest-xdist (``make test`` runs one more worker than the CPUs) each group of tests runs on one worker: a test
 #: module, or the modules that share the Binder environment (built once per worker process). Groups
 #: start longest first, so that waiting (pip, a browser, a hub) overlaps the CPU-bound grading.
 BINDER_MODULES = ("test_binder_env", "test_browser", "test_hub")
