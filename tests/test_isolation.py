@@ -241,6 +241,24 @@ print(startup)
     assert "cheated False" in run(box, "print('cheated', 'CHEATED' in globals())")
 
 
+def assert_nothing_outlives(worker: str, what: str) -> None:
+    """Run the stand-in ``worker`` (Python code that forks, prints the child's pid and exits); follow every process
+    below that child until the child ends (30 s at most), and fail naming any still alive, after killing them."""
+    child = int(subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, check=True).stdout)
+    found = processes.stat(child)
+    assert found, f"{what}'s first process ended before the test could see it"
+    tree = {child: found[2]}
+    deadline = time.monotonic() + 30
+    while processes.alive(child, found[2]) and time.monotonic() < deadline:
+        tree.update(processes.descendants(tree))
+        time.sleep(0.05)
+    survivors = [pid for pid, start in processes.descendants(tree).items() if processes.alive(pid, start)]
+    described = "\n".join(processes.describe(pid) for pid in survivors)
+    for pid in survivors:
+        os.kill(pid, 9)
+    assert not survivors, f"{what} outlived its worker:\n" + described
+
+
 @pytest.mark.parametrize("box", ["exec"], indirect=True)
 def test_a_box_ends_when_its_worker_died_before_bwrap_took_hold(box):
     """A worker killed after starting a kernel's launcher, before bwrap could ask to die with its parent:
@@ -270,19 +288,7 @@ if child == 0:  # becomes the launcher once the worker is gone
     os.execv(sys.executable, [arg.replace("PARENT", str(parent)) for arg in {launcher!r}])
 print(child)
 """
-    child = int(subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, check=True).stdout)
-    found = processes.stat(child)
-    assert found, "the launcher's process ended before the test could see it"
-    tree = {child: found[2]}
-    deadline = time.monotonic() + 30
-    while processes.alive(child, found[2]) and time.monotonic() < deadline:
-        tree.update(processes.descendants(tree))
-        time.sleep(0.05)
-    survivors = [pid for pid, start in processes.descendants(tree).items() if processes.alive(pid, start)]
-    described = "\n".join(processes.describe(pid) for pid in survivors)
-    for pid in survivors:
-        os.kill(pid, 9)
-    assert not survivors, "the box outlived its worker:\n" + described
+    assert_nothing_outlives(worker, "the box")
 
 
 @pytest.mark.parametrize("box", ["exec"], indirect=True)
@@ -313,19 +319,7 @@ if child == 0:  # becomes the zygote's box once the worker is gone, as the worke
     os.execvp(command[0], command)
 print(child)
 """
-    child = int(subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, check=True).stdout)
-    found = processes.stat(child)
-    assert found, "the zygote's process ended before the test could see it"
-    tree = {child: found[2]}
-    deadline = time.monotonic() + 30
-    while processes.alive(child, found[2]) and time.monotonic() < deadline:
-        tree.update(processes.descendants(tree))
-        time.sleep(0.05)
-    survivors = [pid for pid, start in processes.descendants(tree).items() if processes.alive(pid, start)]
-    described = "\n".join(processes.describe(pid) for pid in survivors)
-    for pid in survivors:
-        os.kill(pid, 9)
-    assert not survivors, "the zygote's box outlived its worker:\n" + described
+    assert_nothing_outlives(worker, "the zygote's box")
 
 
 def test_a_machine_without_boxes_is_told_so(monkeypatch, tmp_path):
