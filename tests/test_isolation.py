@@ -292,10 +292,12 @@ print(child)
 
 
 @pytest.mark.parametrize("box", ["exec"], indirect=True)
-def test_a_zygote_ends_when_its_worker_died_before_bwrap_took_hold(box):
+def test_a_zygote_ends_when_its_worker_died_before_bwrap_took_hold(box, tmp_path):
     """The same for a worker's zygote: a worker killed while its zygote's box starts. Inside the box the zygote's
     parent is bwrap, whatever happens to the worker; the zygote must see the worker go another way. Here the stand-in
-    worker is gone before the zygote's box even starts."""
+    worker is gone before the zygote's box even starts; the zygote must still have started (said "ready"), so that
+    it is the worker's end, not a failed start, that ends it."""
+    said = tmp_path / "zygote-stdout"
     worker = f"""
 import os, socket, sys, time
 from platformlab_instructor.grading import zygote
@@ -311,15 +313,16 @@ if child == 0:  # becomes the zygote's box once the worker is gone, as the worke
     os.close(keep)
     while os.getppid() == parent:
         time.sleep(0.005)
-    quiet = os.open(os.devnull, os.O_RDWR)
-    for stream in (0, 1, 2):
-        os.dup2(quiet, stream)
+    quiet, out = os.open(os.devnull, os.O_RDWR), os.open({str(said)!r}, os.O_WRONLY | os.O_CREAT)
+    for stream, target in ((0, quiet), (1, out), (2, quiet)):
+        os.dup2(target, stream)
     os.set_inheritable(server.fileno(), True)
     os.set_inheritable(lifeline, True)
     os.execvp(command[0], command)
 print(child)
 """
     assert_nothing_outlives(worker, "the zygote's box")
+    assert said.read_text().strip() == "ready", "the zygote never started, so its end proves nothing"
 
 
 def test_a_machine_without_boxes_is_told_so(monkeypatch, tmp_path):
