@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
+import textwrap
 
 import nbformat
 import pytest
@@ -113,12 +114,7 @@ SCRIPT = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"
 #: answers that misbehave only when a test calls them: (answer cell, code after it, status, the test that loses its points)
 CALLED = {
     "slow": ("ex_cagr", "def cagr(*args):\n    while True:\n        pass", "timeout", "test_cagr"),
-    "deaf": (
-        "ex_cagr",
-        "def cagr(*args):\n    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n    while True:\n        pass",
-        "timeout",
-        "test_cagr",
-    ),
+    "deaf": ("ex_cagr", "def cagr(*args):\n" + textwrap.indent(cr.DEAF_LOOP, "    "), "timeout", "test_cagr"),
     "crash": ("ex_take_rate", "def take_rate(*args):\n    import os\n    os._exit(1)", "crashed", "test_take_rate"),
 }
 
