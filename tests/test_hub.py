@@ -84,17 +84,23 @@ def binder_env(tmp_path_factory):
 @pytest.fixture(scope="module")
 def singleuser(binder_env, workdir) -> list[str]:
     """The command that starts a student's server in the Binder environment, with JupyterHub's
-    single-user code (the pinned ``jupyterhub``) from a folder beside it, after its own packages."""
+    single-user code (the pinned ``jupyterhub``) from a folder beside it, after its own packages.
+
+    ``pip install --prefix`` puts there only what the environment lacks (jupyterhub and the half of its
+    requirements the pins do not hold), where ``--target`` would install all of them again, only to be
+    shadowed by the environment's own copies. The constraints are the pins, so pip has nothing to upgrade.
+    """
     overlay = workdir / "singleuser-overlay"
     root = lessons.root()
+    python = str(binder_env.bin / "python")
     binder_env.run(
-        str(binder_env.bin / "python"),
+        python,
         "-m",
         "pip",
         "install",
         "--quiet",
         "--no-compile",  # as for the environment (tests/binderenv.py)
-        "--target",
+        "--prefix",
         str(overlay),
         "-c",
         str(root / "binder" / "requirements.txt"),
@@ -102,8 +108,11 @@ def singleuser(binder_env, workdir) -> list[str]:
         str(root / "tests" / "pins.txt"),
         "jupyterhub",
     )
-    code = f"import sys; sys.path.append({str(overlay)!r}); from jupyterhub.singleuser import main; sys.exit(main())"
-    return [str(binder_env.bin / "python"), "-c", code]
+    where = "import sysconfig; print(sysconfig.get_path('purelib', vars={'base': %r, 'platbase': %r}))" % ((str(overlay),) * 2)
+    packages = binder_env.run(python, "-c", where).stdout.strip()
+    assert (Path(packages) / "jupyterhub").is_dir(), f"pip put jupyterhub elsewhere than {packages}"
+    code = f"import sys; sys.path.append({packages!r}); from jupyterhub.singleuser import main; sys.exit(main())"
+    return [python, "-c", code]
 
 
 @pytest.fixture(scope="module")
