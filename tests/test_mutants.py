@@ -333,7 +333,8 @@ def test_a_memory_eating_or_raising_mutant_is_killed_with_its_reason(toy):
 def test_a_hanging_notebook_cell_is_an_error_not_a_stuck_run(tmp_path):
     """Is a cell of the notebook itself that never ends stopped, reported, and the exercises after it still run?"""
     (tmp_path / "solutions").mkdir()
-    cells = [_cell("while True:\n    pass", "hang"), *TOY[1:3]]
+    # it sleeps rather than spins: the limit is wall-clock, and a spin would take a CPU from the other tests for 4 s
+    cells = [_cell("import time\nwhile True:\n    time.sleep(0.1)", "hang"), *TOY[1:3]]
     nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "solutions" / "01-hang.ipynb")
     analysis = analyse(tmp_path, limits=Limits(timeout=1))
     assert analysis.problems == ["01-hang: cell hang raised TimeoutError: still running after 4 s"]
