@@ -113,8 +113,7 @@ def cagr(*args):
 SCRIPT = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
 #: answers that misbehave only when a test calls them: (answer cell, code after it, status, the test that loses its points)
 CALLED = {
-    # both loops sleep: the limit is wall-clock (test_grade.py's endless cell spins, through the same interrupt)
-    "slow": ("ex_cagr", "def cagr(*args):\n    import time\n    while True:\n        time.sleep(0.1)", "timeout", "test_cagr"),
+    "slow": ("ex_cagr", "def cagr(*args):\n" + textwrap.indent(cr.SLEEPING_LOOP, "    "), "timeout", "test_cagr"),
     "deaf": ("ex_cagr", "def cagr(*args):\n" + textwrap.indent(cr.DEAF_LOOP, "    "), "timeout", "test_cagr"),
     "crash": ("ex_take_rate", "def take_rate(*args):\n    import os\n    os._exit(1)", "crashed", "test_take_rate"),
 }

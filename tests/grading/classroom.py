@@ -117,10 +117,12 @@ def kernel_crash(lesson: Lesson):
     return _after_setup(lesson.solution, student_cell("import ctypes\nctypes.string_at(0)"))
 
 
-#: A loop that ignores the interrupt sent at the time limit. It sleeps rather than spins: the limit is on
-#: wall-clock time, so it hangs the kernel as long, without taking a CPU from the rest of the test run
-#: for the time limit and the grace after the interrupt. (:func:`infinite_loop` spins.)
-DEAF_LOOP = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.1)"
+#: An endless loop that sleeps rather than spins: the time limit is wall-clock, so it hangs a kernel as long,
+#: without taking a CPU from the rest of the test run for the limit (and the grace after the interrupt).
+#: (:func:`infinite_loop` spins.)
+SLEEPING_LOOP = "import time\nwhile True:\n    time.sleep(0.1)"
+#: One that also ignores the interrupt sent at the time limit.
+DEAF_LOOP = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n" + SLEEPING_LOOP
 
 
 def deaf_loop(lesson: Lesson):
