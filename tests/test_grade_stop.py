@@ -91,10 +91,13 @@ def test_killing_the_main_process_ends_the_workers(tiny_course, tmp_path):
 
 
 def test_boxes_of_killed_workers_are_removed_by_the_next_run(tiny_course, tmp_path):
-    """A worker killed with SIGKILL cannot remove its box folder. Does the next run's worker remove it
-    (its owner is gone), and leave the box of a worker still running?"""
+    """A worker killed with SIGKILL cannot remove its box folder, and a box it was starting may even go on
+    running (bwrap's --die-with-parent misses a parent killed while bwrap starts: bubblewrap issue #633).
+    Does the next run's worker remove the folder and end the box (their owner is gone), and leave the box
+    of a worker still running?"""
     assert not isolation.unavailable(), f"`make test` installs bubblewrap: {isolation.unavailable()}"
     boxes = Path(tempfile.mkdtemp(prefix="pl-stop-", dir="/tmp"))
+    running = {}
     try:
         dead = subprocess.Popen(["true"])  # a pid that no longer runs
         dead.wait()
@@ -102,6 +105,13 @@ def test_boxes_of_killed_workers_are_removed_by_the_next_run(tiny_course, tmp_pa
         alive = boxes / f"pl-box-{os.getpid()}-alive"
         for folder in (stale, alive):
             (folder / "kernel").mkdir(parents=True)
+            box = isolation.command(str(folder / "kernel"), ["/usr", "/etc"], {}) + ["sleep", "600"]
+            running[folder] = subprocess.Popen(box, start_new_session=True)
+        started = time.monotonic()
+        while not all(processes.below(box.pid) for box in running.values()):  # each box's init and its sleep
+            assert time.monotonic() - started < DEADLINE, "the boxes did not start"
+            time.sleep(0.05)
+        inside = {folder: processes.below(box.pid) for folder, box in running.items()}
         lesson = cr.available(tiny_course)[0]
         archive = cr.write_zip(tmp_path / "class.zip", [(cr.canvas_name("s1", 301, lesson.stem), cr.dumps(lesson.solution))])
         result = subprocess.run(
@@ -112,7 +122,13 @@ def test_boxes_of_killed_workers_are_removed_by_the_next_run(tiny_course, tmp_pa
         )
         assert result.returncode == 0, result.stderr[-3000:]
         assert not stale.exists(), "the box of a worker that is gone was left"
+        left = [processes.describe(pid) for pid, start in inside[stale].items() if processes.alive(pid, start)]
+        assert not left, f"a box of a worker that is gone still runs: {left}"
         assert alive.exists(), "the box of a running process was removed"
+        assert all(processes.alive(pid, start) for pid, start in inside[alive].items()), "a running process's box was ended"
         assert not [folder for folder in boxes.glob("pl-box-*") if folder != alive], "the run left its own box"
     finally:
+        for box in running.values():
+            box.kill()
+            box.wait()
         shutil.rmtree(boxes, ignore_errors=True)

@@ -167,13 +167,44 @@ BOX = re.compile(r"pl-box-(\d+)-")
 
 
 def _new_box() -> str:
-    """A new box folder for this worker, in the temporary folder. The boxes of workers that died without
-    removing theirs (killed with SIGKILL: no clean-up runs) are removed first, so they do not pile up."""
+    """A new box folder for this worker, in the temporary folder. What workers that died without cleaning
+    up (killed with SIGKILL) left is removed first, so it does not pile up: their box folders, and the boxes
+    still running in them (:func:`_end_orphan_boxes`)."""
+    _end_orphan_boxes()
     for folder in Path(tempfile.gettempdir()).glob("pl-box-*"):
         owner = BOX.match(folder.name)
-        if owner and not Path(f"/proc/{owner[1]}").exists():
+        if owner and not _alive(owner[1]):
             shutil.rmtree(folder, ignore_errors=True)
     return tempfile.mkdtemp(prefix=f"pl-box-{os.getpid()}-")
+
+
+def _alive(pid: str) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+def _end_orphan_boxes() -> None:
+    """Kill every ``bwrap`` whose box folder belongs to a worker that is gone. Killing a box's init (the inner
+    ``bwrap``, pid 1 of its namespace) ends everything in the box.
+
+    Why: ``--die-with-parent`` misses a parent killed while bwrap starts, before its inner process asks for
+    the signal (bubblewrap issue #633, PR #730). A worker killed at that moment (``kill -9`` of a run's process
+    group) left a kernel's box running, kernel included, for ever. The zygote's box has its lifeline
+    (:func:`.zygote.command`); a kernel started afresh (``--no-fork``, or a zygote that failed) has none."""
+    import signal
+
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        owners = {owner.decode() for owner in re.findall(rb"/" + BOX.pattern.encode(), b"\0".join(argv))}
+        if os.path.basename(argv[0]) == b"bwrap" and owners and not any(map(_alive, owners)):
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def _close(zygote, box: str) -> None:
