@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -164,6 +165,8 @@ def _start(settings: Settings, work: str) -> None:
 
 #: A box folder's name: the worker's pid, then a random part (``pl-box-1234-x8f2``).
 BOX = re.compile(r"pl-box-(\d+)-")
+#: The same, in a command line (a bwrap binding the box folder).
+BOX_IN_COMMAND = re.compile(b"/" + BOX.pattern.encode())
 
 
 def _new_box() -> str:
@@ -190,17 +193,15 @@ def _end_orphan_boxes() -> None:
     the signal (bubblewrap issue #633, PR #730). A worker killed at that moment (``kill -9`` of a run's process
     group) left a kernel's box running, kernel included, for ever. The zygote's box has its lifeline
     (:func:`.zygote.command`); a kernel started afresh (``--no-fork``, or a zygote that failed) has none."""
-    import signal
-
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
         except OSError:
             continue
-        owners = {owner.decode() for owner in re.findall(rb"/" + BOX.pattern.encode(), b"\0".join(argv))}
-        if os.path.basename(argv[0]) == b"bwrap" and owners and not any(map(_alive, owners)):
+        owners = {owner.decode() for owner in BOX_IN_COMMAND.findall(command)}
+        if os.path.basename(command.split(b"\0")[0]) == b"bwrap" and owners and not any(map(_alive, owners)):
             try:
                 os.kill(int(entry), signal.SIGKILL)
             except OSError:
