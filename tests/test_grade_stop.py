@@ -108,7 +108,7 @@ def test_boxes_of_killed_workers_are_removed_by_the_next_run(tiny_course, tmp_pa
             box = isolation.command(str(folder / "kernel"), ["/usr", "/etc"], {}) + ["sleep", "600"]
             running[folder] = subprocess.Popen(box, start_new_session=True)
         started = time.monotonic()
-        while not all(processes.below(box.pid) for box in running.values()):  # each box's init and its sleep
+        while not all(len(processes.below(box.pid)) == 2 for box in running.values()):  # each box's init and its sleep
             assert time.monotonic() - started < DEADLINE, "the boxes did not start"
             time.sleep(0.05)
         inside = {folder: processes.below(box.pid) for folder, box in running.items()}
