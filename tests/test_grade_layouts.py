@@ -3,6 +3,7 @@ And does a killed run pick up where it stopped, grading nothing twice?"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import pytest
 from platformlab_instructor.course import tool_environment
 from platformlab_instructor.grading import intake
 
+import processes
 from grading import classroom as cr
 from grading.classroom import read_csv, run_grade
 
@@ -88,14 +90,26 @@ def test_missing_input_is_a_clear_error(tmp_path):
 
 def _kill_all_but_the_resource_tracker(group: int) -> None:
     """SIGKILL every process of the run's process group ``group`` but multiprocessing's resource tracker, which
-    then removes the pool's named semaphores from /dev/shm (killed too, it left five a run there for good)."""
-    for entry in os.listdir("/proc"):
-        try:
-            if os.getpgid(int(entry)) != group or b"resource_tracker" in Path(f"/proc/{entry}/cmdline").read_bytes():
+    then removes the pool's named semaphores from /dev/shm (killed too, it left five a run there for good).
+    Unlike ``killpg`` this is not one step, so it goes on until no process of the group is left but the
+    tracker (and the dead, not yet reaped): one forked meanwhile is killed too."""
+    deadline = time.monotonic() + 30
+    while True:
+        left = []
+        for entry in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.getpgid(int(entry)) == group and b"resource_tracker" not in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    left.append(int(entry))
+            except OSError:
                 continue
-            os.kill(int(entry), signal.SIGKILL)
-        except (ValueError, OSError):
-            continue
+        left = [pid for pid in left if (found := processes.stat(pid)) and found[0] != "Z"]
+        if not left:
+            return
+        assert time.monotonic() < deadline, f"the run's processes would not die: {left}"
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
 
 
 @pytest.mark.grading

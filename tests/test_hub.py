@@ -108,7 +108,9 @@ def singleuser(binder_env, workdir) -> list[str]:
         str(root / "tests" / "pins.txt"),
         "jupyterhub",
     )
-    where = "import sysconfig; print(sysconfig.get_path('purelib', vars={'base': %r, 'platbase': %r}))" % ((str(overlay),) * 2)
+    where = (
+        f"import sysconfig; print(sysconfig.get_path('purelib', vars={{'base': {str(overlay)!r}, 'platbase': {str(overlay)!r}}}))"
+    )
     packages = binder_env.run(python, "-c", where).stdout.strip()
     assert (Path(packages) / "jupyterhub").is_dir(), f"pip put jupyterhub elsewhere than {packages}"
     code = f"import sys; sys.path.append({packages!r}); from jupyterhub.singleuser import main; sys.exit(main())"

@@ -96,8 +96,8 @@ def student_cell(source: str):
 
 def infinite_loop(lesson: Lesson):
     """The solution with an extra cell that never ends: that cell times out, the rest scores. It spins, on
-    purpose: the interrupt must reach a kernel whose main thread keeps Python busy (the other endless
-    loops of the tests sleep, to spare the CPU)."""
+    purpose: the interrupt must reach a kernel whose main thread keeps Python busy (the tests' other
+    deliberate hangs sleep, to spare the CPU: :data:`SLEEPING_LOOP`)."""
     return _after_setup(lesson.solution, student_cell("while True:\n    pass"))
 
 
