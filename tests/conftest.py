@@ -17,6 +17,9 @@
 
 from __future__ import annotations
 
+import platformlab_instructor  # noqa: F401  (first: its lazy_iri spares every test process jsonschema's IRI grammar)
+
+# isort: split
 import csv
 import os
 import shutil
@@ -166,9 +169,8 @@ def students(stem: str) -> dict[str, Path | list[Answer]]:
     fixtures to put in the solution (those :func:`submissions.packed` lets share a notebook)."""
     lesson = lessons.get(stem)
     found: dict[str, Path | list[Answer]] = {"solution": lesson.solution, "untouched": lesson.student}
-    for kind, answers in (("wrong", wrong_answers(stem)), ("correct", correct_answers(stem))):
-        for number, held in enumerate(packed(lesson.solution, answers), start=1):
-            found[f"{kind}-set{number:02d}"] = held
+    for number, held in enumerate(packed(lesson.solution, wrong_answers(stem) + correct_answers(stem)), start=1):
+        found[f"set{number:02d}"] = held
     return found
 
 

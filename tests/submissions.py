@@ -184,16 +184,17 @@ def _parsed(source: str) -> ast.AST:
 def packed(solution: Path, answers: list[Answer]) -> list[list[Answer]]:
     """``answers`` in groups whose members are pairwise :meth:`Lesson.independent`: one submission each.
 
-    Correct answers need only different cells: each leaves the notebook as a correct answer does,
-    and a test that rejects one in company fails just as it would alone. A wrong answer changes what
-    later cells see, so it shares a submission only with answers that cannot reach its test, nor it theirs.
+    Correct answers need only different cells from each other: each leaves the notebook as a correct
+    answer does, and a test that rejects one in company fails just as it would alone. A wrong answer
+    changes what later cells see, so it shares a submission only with answers, wrong or correct, that
+    cannot reach its test, nor it theirs.
     """
     lesson = Lesson(solution)
 
     def fits(answer: Answer, other: Answer) -> bool:
-        if answer.kind != other.kind:
-            return False
-        return answer.cell != other.cell if answer.kind == "correct" else lesson.independent(answer, other)
+        if answer.kind == other.kind == "correct":
+            return answer.cell != other.cell
+        return lesson.independent(answer, other)
 
     groups: list[list[Answer]] = []
     for answer in answers:

@@ -86,7 +86,15 @@ def test_answers_of_one_cell_never_share_and_correct_answers_pack_by_cell(tmp_pa
     assert packed(path, [a1, a2, b1]) == [[a1, b1], [a2]]
     right = [Answer("lesson", "correct", n, f"ex_{x}", f"test_{x}", "", "pass") for n, x in enumerate("aab", 1)]
     assert packed(path, right) == [[right[0], right[2]], [right[1]]]
+    assert packed(path, [a1, right[0], right[2]]) == [[a1, right[2]], [right[0]]]  # a wrong and a correct answer share
     target = with_answers(path, [a1, b1], tmp_path / "packed.ipynb")
     assert [c.source for c in nbformat.read(target, as_version=4).cells][1::3] == ["a = 0", "b = largest(rows)"][:1] + [
         "def largest(xs):\n    return min(xs)\nb = largest(cols)"
     ]
+
+
+def test_a_correct_answer_never_shares_with_a_wrong_answer_its_test_can_see(tmp_path):
+    path, _ = notebook(tmp_path, {**BASE, "test_b": "assert b == 5 and doubled == 12"})
+    a = wrong("a", "def total(xs):\n    return len(xs)\na = total(rows)")
+    b = Answer("lesson", "correct", 2, "ex_b", "test_b", "", "def largest(xs):\n    return sorted(xs)[-1]\nb = largest(cols)")
+    assert packed(path, [a, b]) == [[a], [b]]
