@@ -24,6 +24,8 @@ from platformlab_instructor.mutants.mutant import Mutant, make, normalize
 from platformlab_instructor.mutants.report import judge
 from platformlab_instructor.mutants.runner import Limits, run
 
+from grading import classroom as cr
+
 ROOT = Path(__file__).resolve().parents[1]
 BAR = 90.0
 
@@ -333,8 +335,7 @@ def test_a_memory_eating_or_raising_mutant_is_killed_with_its_reason(toy):
 def test_a_hanging_notebook_cell_is_an_error_not_a_stuck_run(tmp_path):
     """Is a cell of the notebook itself that never ends stopped, reported, and the exercises after it still run?"""
     (tmp_path / "solutions").mkdir()
-    # it sleeps rather than spins: the limit is wall-clock, and a spin would take a CPU from the other tests for 4 s
-    cells = [_cell("import time\nwhile True:\n    time.sleep(0.1)", "hang"), *TOY[1:3]]
+    cells = [_cell(cr.SLEEPING_LOOP, "hang"), *TOY[1:3]]  # the limit is wall-clock: a spin would only take a CPU
     nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "solutions" / "01-hang.ipynb")
     analysis = analyse(tmp_path, limits=Limits(timeout=1))
     assert analysis.problems == ["01-hang: cell hang raised TimeoutError: still running after 4 s"]
