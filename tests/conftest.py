@@ -3,8 +3,9 @@
 - ``graded(stem)``: every submission the grading tests need (each lesson's solution, its
   untouched student version and every answer fixture in ``tests/answers/``, several to a notebook
   where they cannot affect each other: :func:`submissions.packed`) is graded once per session, all
-  lessons in one run of the course's own parallel grader
-  (:func:`platformlab_instructor.grading.pipeline.grade`: real nbgrader, real kernels);
+  lessons in two runs of the course's own parallel grader
+  (:func:`platformlab_instructor.grading.pipeline.grade`: real nbgrader, real kernels), the answer
+  sets without drawing figures (:func:`grade_lessons`);
 - ``generated``: nbgrader's generate step run once per session for every lesson;
 - ``tiny_course``: a course of two tiny lessons, for the tests of the grader's plumbing;
 - the ``grading`` marker on every test that uses ``graded``; other slow tests carry their
@@ -175,14 +176,28 @@ def students(stem: str) -> dict[str, Path | list[Answer]]:
 
 
 def grade_lessons(stems: list[str], folder: Path) -> dict[str, GradedLesson]:
-    """Grade every test submission of the lessons ``stems`` in one run of the parallel grader."""
+    """Grade every test submission of the lessons ``stems``, in two runs of the parallel grader: the
+    solutions and untouched lessons as an instructor grades them, the answer sets with ``figures=False``
+    (no test reads a figure, and drawing them is about a third of the lessons' grading time)."""
+    made = {stem: students(stem) for stem in stems}
+    results = {stem: GradedLesson(lessons.get(stem)) for stem in stems}
+    for run, figures in (("references", True), ("answers", False)):  # references are notebooks, answer sets lists
+        chosen = {
+            stem: {student: what for student, what in made[stem].items() if isinstance(what, Path) == figures} for stem in stems
+        }
+        _grade_run(chosen, folder / run, figures, results)
+    return results
+
+
+def _grade_run(made: dict[str, dict], folder: Path, figures: bool, results: dict[str, GradedLesson]) -> None:
+    """Submit ``made`` (stem -> student -> notebook or answer fixtures) in nbgrader's layout, grade it in one
+    run, and add what the grader said about each submission to ``results``."""
     from platformlab_instructor.grading.pipeline import grade
     from platformlab_instructor.grading.worker import GradingCourse
 
     submitted = folder / "submissions" / "submitted"  # nbgrader's layout: submitted/<student>/<lesson>/<lesson>.ipynb
-    made = {stem: students(stem) for stem in stems}
-    for stem in stems:
-        for student, what in made[stem].items():
+    for stem, students_of in made.items():
+        for student, what in students_of.items():
             target = submitted / student / stem / f"{stem}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(what, Path):
@@ -196,10 +211,10 @@ def grade_lessons(stems: list[str], folder: Path) -> dict[str, GradedLesson]:
         jobs=None,
         timeout=60,
         progress=False,
-        sources={stem: lessons.get(stem).solution for stem in stems},
+        figures=figures,
+        sources={stem: lessons.get(stem).solution for stem in made},
     )
 
-    results = {stem: GradedLesson(lessons.get(stem)) for stem in stems}
     details = {
         (record.lesson, record.student): record.detail for record in Journal(out / ".work" / "journal.jsonl").load().values()
     }
@@ -216,16 +231,16 @@ def grade_lessons(stems: list[str], folder: Path) -> dict[str, GradedLesson]:
             for stem, result in results.items():
                 if f"/{stem}/" in row["source_file"].replace("\\", "/"):
                     result.status.setdefault(row["student_id"], f"skipped: {row['reason']}")
-    course = GradingCourse.existing(out / "course", stems)
-    for stem, result in results.items():
-        for student, what in made[stem].items():
+    course = GradingCourse.existing(out / "course", list(made))
+    for stem, students_of in made.items():
+        result = results[stem]
+        for student, what in students_of.items():
             if isinstance(what, list):
                 result.holder.update(dict.fromkeys(what, student))
             if result.status.get(student) == "graded":
                 result._grades[student] = course.grades(stem, student)
                 path = out / "course" / "autograded" / student / stem / f"{stem}.ipynb"
                 result._autograded[student] = nbformat.read(path, as_version=4)
-    return results
 
 
 def _stems_wanted(session) -> list[str]:

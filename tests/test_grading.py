@@ -1,7 +1,8 @@
-"""Do the graders grade? Every lesson is autograded with real nbgrader (all submissions in one
-run of the course's parallel grader, see the ``graded`` fixture in conftest.py): the solution,
-the untouched student version, each known wrong answer and each alternative correct answer
-(answers that cannot affect each other's tests share a notebook: ``submissions.packed``)."""
+"""Do the graders grade? Every lesson is autograded with real nbgrader (in two runs of the course's
+parallel grader, see the ``graded`` fixture in conftest.py): the solution and the untouched student
+version as an instructor grades them, each known wrong answer and each alternative correct answer
+without drawing figures (answers that cannot affect each other's tests share a notebook:
+``submissions.packed``)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,26 @@ def test_solution_runs_cleanly(stem, graded):
                 text = output.get("text") or f"{output.get('ename')}: {output.get('evalue')}"
                 problems.append(f"cell {grade_id(cell) or cell.get('id')}: {text.strip()[:300]}")
     assert not problems, f"{stem} solution wrote errors or warnings:\n" + "\n".join(problems)
+
+
+def _figures(notebook) -> list[list[str]]:
+    """The kinds of data (``image/png``, ``text/plain``) of each figure a graded notebook shows."""
+    return [
+        sorted(output.data)
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.output_type == "display_data" and output.data.get("text/plain", "").startswith("<Figure")
+    ]
+
+
+def test_figures_are_drawn_unless_turned_off(stem, graded):
+    """Does grading draw each of the solution's figures (the feedback and formgrader show them), and does
+    ``figures=False`` (the answer sets' run) show each figure as its text, drawing none?"""
+    result = graded(stem)
+    drawn = _figures(result.autograded("solution"))
+    assert drawn and all("image/png" in kinds for kinds in drawn), f"{stem}: figures graded without an image: {drawn}"
+    shown = _figures(result.autograded(min(result.holder.values())))
+    assert shown and all(kinds == ["text/plain"] for kinds in shown), f"{stem}: with figures off, the grader drew {shown}"
 
 
 def test_no_honest_submission_is_flagged(stem, graded):

@@ -88,6 +88,7 @@ def _grade(args: argparse.Namespace) -> int:
             memory=args.memory,
             fork=not args.no_fork,
             isolation=args.isolation,
+            figures=not args.no_figures,
             scheduler=args.scheduler or args.cluster,
         )
     print(summary.text())
@@ -197,6 +198,12 @@ def parser() -> argparse.ArgumentParser:
         "--no-fork",
         action="store_true",
         help="start every kernel afresh instead of forking one that has the lessons' libraries imported",
+    )
+    grade.add_argument(
+        "--no-figures",
+        action="store_true",
+        help="show each figure as its text ('<Figure size ...>') instead of drawing it: faster; the tests see the "
+        "same figures, but the feedback and formgrader have no images",
     )
     grade.add_argument(
         "--isolation",

@@ -117,6 +117,7 @@ class BoundedKernelManager(AsyncKernelManager):
     readable = Unicode("", help="what a box may read, separated by os.pathsep").tag(config=True)
     fallback_log = Unicode("", help="file where a kernel that starts afresh says why").tag(config=True)
     folder = Unicode("", help="the kernel's own folder: its box, its connection file and sockets")
+    figures = Bool(True, help="draw the notebook's figures (False: each shows as its text, '<Figure size ...>')").tag(config=True)
 
     async def _async_pre_start_kernel(self, **kwargs):
         if self.boxed and self.folder:  # the box has its own network: talk over sockets in its folder
@@ -136,6 +137,8 @@ class BoundedKernelManager(AsyncKernelManager):
         await super()._async_kill_kernel(restart=restart)
 
     def format_kernel_cmd(self, extra_arguments=None):
+        if not self.figures:  # matplotlib's inline backend then displays each figure's text and draws nothing
+            extra_arguments = [*(extra_arguments or []), "--InlineBackend.figure_formats=set()"]
         command = super().format_kernel_cmd(extra_arguments)
         zygote = self.zygote
         if zygote and not (command and same_python(command[0])):

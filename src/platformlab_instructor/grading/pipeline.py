@@ -117,6 +117,7 @@ def grade(
     progress: bool = True,
     fork: bool = True,
     isolation: str = "auto",
+    figures: bool = True,
     scheduler: str | None = None,
 ) -> Summary:
     """Grade every notebook in ``submissions`` (a zip or a folder) against the lessons.
@@ -138,6 +139,9 @@ def grade(
             not, ``"auto"`` does where the machine can and says loudly when it cannot.
         scheduler: grade on the Dask cluster at this scheduler address (:mod:`.cluster`), or on a
             LocalCluster of ``jobs`` processes for ``"local"``; ``None``: the local process pool.
+        figures: draw the notebooks' figures; ``False`` shows each as its text (``<Figure size ...>``),
+            about a quarter of the time on this course's lessons. The figures are still made (the tests see
+            them as before), only not drawn: the feedback and formgrader then show none.
 
     Returns a :class:`Summary`. Raises :class:`GradingError` only when grading itself
     cannot run; a student's broken file is a row with a status, never an exception.
@@ -150,7 +154,9 @@ def grade(
     # a cluster that cannot be used is an error before anything is written to out
     connection = cluster.connect(scheduler, jobs or os.cpu_count() or 1) if scheduler else None
     try:
-        return _grade(submissions, out, sources, jobs, timeout, force, roster, memory, progress, fork, isolation, connection)
+        return _grade(
+            submissions, out, sources, jobs, timeout, force, roster, memory, progress, fork, isolation, figures, connection
+        )
     finally:
         if connection:
             connection.close()
@@ -168,6 +174,7 @@ def _grade(
     progress,
     fork,
     isolation,
+    figures,
     connection: cluster.Connection | None,
 ) -> Summary:
     work = out / ".work"
@@ -215,14 +222,15 @@ def _grade(
     fallbacks = work / "fallbacks.log"
     fallbacks.unlink(missing_ok=True)
     settings = worker.Settings(
-        str(template),
-        {stem: str(path) for stem, path in releases.items()},
-        timeout,
-        memory,
-        fork,
-        _boxed(isolation, connection),
-        str(fallbacks),
-        logs.verbosity(),
+        template=str(template),
+        releases={stem: str(path) for stem, path in releases.items()},
+        timeout=timeout,
+        memory=memory,
+        fork=fork,
+        figures=figures,
+        boxed=_boxed(isolation, connection),
+        fallback_log=str(fallbacks),
+        verbose=logs.verbosity(),
     )
     by_key = {row.key: row for row in rows}
     bar = Progress(len(tasks), enabled=progress)

@@ -51,6 +51,7 @@ class Settings:
     timeout: int
     memory: int  # MiB per kernel, 0 for no limit
     fork: bool = True  # kernels forked from a zygote of the worker's (zygote.py), not started afresh
+    figures: bool = True  # kernels draw the notebooks' figures (False: their text only)
     boxed: bool = False  # kernels (and the zygote) in boxes (isolation.py)
     fallback_log: str = ""  # where a kernel that starts afresh says why
     verbose: int = 0  # the command's -v: workers log as it does
@@ -149,6 +150,7 @@ def _start(settings: Settings, work: str) -> None:
         "boxed": settings.boxed,
         "readable": os.pathsep.join(paths),
         "fallback_log": settings.fallback_log,
+        "figures": settings.figures,
     }
     course = GradingCourse(root, sources, timeout=settings.timeout, kernels=kernels)
     shutil.copyfile(template / "gradebook.db", root / "gradebook.db")
