@@ -108,10 +108,8 @@ def singleuser(binder_env, workdir) -> list[str]:
         str(root / "tests" / "pins.txt"),
         "jupyterhub",
     )
-    where = (
-        f"import sysconfig; print(sysconfig.get_path('purelib', vars={{'base': {str(overlay)!r}, 'platbase': {str(overlay)!r}}}))"
-    )
-    packages = binder_env.run(python, "-c", where).stdout.strip()
+    where = "import sys, sysconfig; print(sysconfig.get_path('purelib', vars={'base': sys.argv[1], 'platbase': sys.argv[1]}))"
+    packages = binder_env.run(python, "-c", where, str(overlay)).stdout.strip()
     assert (Path(packages) / "jupyterhub").is_dir(), f"pip put jupyterhub elsewhere than {packages}"
     code = f"import sys; sys.path.append({packages!r}); from jupyterhub.singleuser import main; sys.exit(main())"
     return [python, "-c", code]
